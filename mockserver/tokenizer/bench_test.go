@@ -1,0 +1,224 @@
+package tokenizer
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pkoukk/tiktoken-go"
+	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+)
+
+const benchSize = 1 << 20
+
+// englishProse returns n bytes of varied English sentences, deterministically.
+func englishProse(n int) string {
+	subjects := []string{"The committee", "A young engineer", "Our neighbour", "The old lighthouse keeper", "Every student", "The market", "She", "They", "The report", "A quiet village"}
+	verbs := []string{"considered", "rejected", "described", "welcomed", "questioned", "celebrated", "measured", "ignored", "explained", "rebuilt"}
+	objects := []string{"the proposal", "a difficult question", "the northern bridge", "its annual budget", "the results of 2023", "an unusual request", "the weather", "every remaining option", "the river's course", "a long-forgotten letter"}
+	tails := []string{"before dawn.", "with considerable care.", "despite the objections!", "in about 3.5 hours.", "(as expected).", "without hesitation;", "— twice.", "for $1,250.", "at the last minute?", "and then went home."}
+	rng := rand.New(rand.NewPCG(1, 1))
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(subjects[rng.IntN(len(subjects))] + " " + verbs[rng.IntN(len(verbs))] + " " + objects[rng.IntN(len(objects))] + " " + tails[rng.IntN(len(tails))])
+		if rng.IntN(8) == 0 {
+			b.WriteString("\n\n")
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()[:n]
+}
+
+// chineseProse returns about n bytes of varied Chinese sentences, deterministically.
+func chineseProse(n int) string {
+	parts := []string{"我是通义千问", "由阿里云开发的人工智能助手", "我被设计用来回答各种问题", "提供信息和与用户进行对话", "在这个快速变化的时代", "人工智能正在深刻地改变我们的生活方式", "今天的天气非常好", "我们一起去公园散步吧", "这本书讲述了一个感人的故事", "研究人员发现了新的方法", "经济增长速度有所放缓", "请随时告诉我您的需求"}
+	puncts := []string{"，", "。", "！", "？", "；", "、"}
+	rng := rand.New(rand.NewPCG(2, 2))
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(parts[rng.IntN(len(parts))] + puncts[rng.IntN(len(puncts))])
+	}
+	return b.String()
+}
+
+// goSource returns about n bytes of Go source from GOROOT, or of English prose if
+// GOROOT/src is not there.
+func goSource(n int) string {
+	var b strings.Builder
+	root := filepath.Join(runtime.GOROOT(), "src", "net", "http")
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || b.Len() >= n || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err == nil {
+			b.Write(data)
+		}
+		return nil
+	})
+	if b.Len() < n {
+		return englishProse(n)
+	}
+	s := b.String()[:n]
+	return strings.ToValidUTF8(s, "")
+}
+
+var cl100k = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
+	tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
+	return tiktoken.GetEncoding("cl100k_base")
+})
+
+// freshTokenizer returns Default's vocabulary with an empty piece memo and no count
+// cache: the cost of text never seen before.
+func freshTokenizer() *Tokenizer {
+	t := Default().withoutCache()
+	t.memo = newPieceMemo()
+	return t
+}
+
+func BenchmarkCount(b *testing.B) {
+	inputs := []struct {
+		name string
+		text string
+	}{
+		{"english", englishProse(benchSize)},
+		{"chinese", chineseProse(benchSize)},
+		{"gosource", goSource(benchSize)},
+	}
+	cl, err := cl100k()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, in := range inputs {
+		b.Run(in.name+"/qwen", func(b *testing.B) {
+			tk := Default().withoutCache()
+			tk.Count(in.text) // the memo is warm, as in a running server
+			b.SetBytes(int64(len(in.text)))
+			for b.Loop() {
+				tk.Count(in.text)
+			}
+		})
+		b.Run(in.name+"/qwen-cold", func(b *testing.B) {
+			b.SetBytes(int64(len(in.text)))
+			for b.Loop() {
+				b.StopTimer()
+				tk := freshTokenizer()
+				b.StartTimer()
+				tk.Count(in.text)
+			}
+		})
+		b.Run(in.name+"/tiktoken-go-qwen-naive", func(b *testing.B) {
+			tk := Default()
+			b.SetBytes(int64(len(in.text)))
+			for b.Loop() {
+				tk.tk.EncodeOrdinary(in.text)
+			}
+		})
+		b.Run(in.name+"/tiktoken-go-cl100k", func(b *testing.B) {
+			b.SetBytes(int64(len(in.text)))
+			for b.Loop() {
+				cl.EncodeOrdinary(in.text)
+			}
+		})
+	}
+}
+
+// BenchmarkSingleWord is the worst case: a 1 MB prompt that is one piece (or, for
+// digits, a million one-character pieces).
+func BenchmarkSingleWord(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	random := func(alphabet string) string {
+		runes := []rune(alphabet)
+		var sb strings.Builder
+		for sb.Len() < benchSize {
+			sb.WriteRune(runes[rng.IntN(len(runes))])
+		}
+		return sb.String()
+	}
+	inputs := []struct{ name, text string }{
+		{"letters", random("abcdefghijklmnopqrstuvwxyz")},
+		{"aaaa", strings.Repeat("a", benchSize)},
+		{"digits", random("0123456789")},
+		{"spaces", strings.Repeat(" ", benchSize)},
+		{"whitespace", random(" \t\n")},
+		{"punctuation", random("!@#$%^&*()-=+[]{};:,./?~`|")},
+		{"cjk", random("的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生")},
+	}
+	for _, in := range inputs {
+		b.Run(in.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in.text)))
+			for b.Loop() {
+				b.StopTimer()
+				tk := freshTokenizer()
+				b.StartTimer()
+				tk.Count(in.text)
+			}
+		})
+	}
+	word := random("abcdefghijklmnopqrstuvwxyz")[:20<<10]
+	b.Run("letters-20KB/qwen", func(b *testing.B) {
+		tk := freshTokenizer()
+		b.SetBytes(int64(len(word)))
+		for b.Loop() {
+			tk.Count(word)
+		}
+	})
+	b.Run("letters-20KB/tiktoken-go-naive", func(b *testing.B) {
+		tk := Default()
+		b.SetBytes(int64(len(word)))
+		for b.Loop() {
+			tk.tk.EncodeOrdinary(word)
+		}
+	})
+}
+
+// BenchmarkCache compares counting a repeated 64 KB system prompt with and without
+// the count cache.
+func BenchmarkCache(b *testing.B) {
+	text := englishProse(64 << 10)
+	b.Run("hit", func(b *testing.B) {
+		tk := Default()
+		tk.Count(text)
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			tk.Count(text)
+		}
+	})
+	b.Run("miss-warm-memo", func(b *testing.B) {
+		tk := Default().withoutCache()
+		tk.Count(text)
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			tk.Count(text)
+		}
+	})
+	b.Run("miss-cold", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for b.Loop() {
+			b.StopTimer()
+			tk := freshTokenizer()
+			b.StartTimer()
+			tk.Count(text)
+		}
+	})
+}
+
+// BenchmarkCountLimit counts a 32 MB body against the 258,048-token context limit.
+func BenchmarkCountLimit(b *testing.B) {
+	body := englishProse(32 << 20)
+	b.Run("32MB-limit-258048", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			tk := freshTokenizer()
+			b.StartTimer()
+			if _, over := tk.CountLimit(body, 258048); !over {
+				b.Fatal("not over")
+			}
+		}
+	})
+}

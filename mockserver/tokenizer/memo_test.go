@@ -1,0 +1,39 @@
+package tokenizer
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestPieceMemo(t *testing.T) {
+	t.Parallel()
+	m := newPieceMemo()
+	tests := []struct {
+		piece  string
+		ids    []int
+		stored bool
+	}{
+		{"Hello", []int{9707}, true},
+		{" wor", []int{1, 2}, true},
+		{"xyz", []int{0, idMask, 151642}, true},
+		{"four", []int{1, 2, 3, 4}, false},
+		{"none", nil, false},
+		{"toolarge", []int{idMask + 1}, false},
+		{string(make([]byte, memoMaxKey+1)), []int{5}, false},
+	}
+	for _, tc := range tests {
+		m.put(tc.piece, tc.ids)
+		got, ok := m.get(tc.piece, nil)
+		if ok != tc.stored || (ok && !equalInts(got, tc.ids)) {
+			t.Errorf("get(%q) = %v, %v after put(%v)", tc.piece, got, ok, tc.ids)
+		}
+	}
+	for i := range memoShards * memoShardEntries * 2 {
+		m.put(fmt.Sprint(i), []int{i % 1000})
+	}
+	for i := range m.shards {
+		if n := len(m.shards[i].m); n > memoShardEntries {
+			t.Fatalf("shard %d holds %d entries, more than %d", i, n, memoShardEntries)
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package tokenizer
+
+import (
+	"math"
+	"strings"
+
+	"github.com/pkoukk/tiktoken-go"
+)
+
+// Tokenizer counts and encodes text with Qwen's vocabulary. It is immutable apart
+// from its internal caches, and all methods are safe for concurrent use.
+type Tokenizer struct {
+	tk     *tiktoken.Tiktoken
+	ranks  map[string]int // ordinary token bytes -> id, shared with tk
+	tokens []string       // id -> token bytes, ordinary and special
+	cache  *countCache
+	memo   *pieceMemo
+}
+
+// Encode returns the token ids of text. The 26 special tokens are recognised
+// anywhere in text (a literal "<|im_end|>" is one token), the text between them is
+// normalised to NFC and encoded with the ordinary vocabulary. Invalid UTF-8 bytes
+// are each read as U+FFFD.
+func (t *Tokenizer) Encode(text string) []int {
+	s := sink{collect: true, limit: math.MaxInt, ids: make([]int, 0, len(text)/3+1)}
+	t.run(text, &s)
+	t.cache.put(text, s.n)
+	return s.ids
+}
+
+// Count returns the number of tokens of text, len(t.Encode(text)).
+func (t *Tokenizer) Count(text string) int {
+	n, _ := t.CountLimit(text, math.MaxInt)
+	return n
+}
+
+// CountLimit counts the tokens of text but stops early once the count exceeds
+// limit. If the count is at most limit it returns the exact count and false;
+// otherwise it returns some n > limit (not necessarily the full count) and true.
+func (t *Tokenizer) CountLimit(text string, limit int) (n int, over bool) {
+	if n, ok := t.cache.get(text); ok {
+		return n, n > limit
+	}
+	s := sink{limit: limit}
+	t.run(text, &s)
+	if s.n <= limit {
+		t.cache.put(text, s.n)
+		return s.n, false
+	}
+	return s.n, true
+}
+
+// TokenBytes returns a copy of the raw bytes of token id (ordinary or special), or
+// nil if id is out of range.
+func (t *Tokenizer) TokenBytes(id int) []byte {
+	if id < 0 || id >= len(t.tokens) {
+		return nil
+	}
+	return []byte(t.tokens[id])
+}
+
+// Decode concatenates the bytes of ids; special tokens decode to their text and
+// unknown ids are skipped. The result may hold invalid UTF-8 if ids split a
+// character.
+func (t *Tokenizer) Decode(ids []int) string {
+	var b strings.Builder
+	for _, id := range ids {
+		if id >= 0 && id < len(t.tokens) {
+			b.WriteString(t.tokens[id])
+		}
+	}
+	return b.String()
+}
+
+// VocabSize returns the number of token ids, ordinary and special: 151669.
+func (t *Tokenizer) VocabSize() int {
+	return len(t.tokens)
+}
+
+// IsSpecial reports whether id is one of the 26 special tokens.
+func (t *Tokenizer) IsSpecial(id int) bool {
+	return id >= EndOfText && id < EndOfText+NumSpecialTokens
+}
+
+// withoutCache returns a tokenizer sharing t's vocabulary and piece memo but with
+// no count cache.
+func (t *Tokenizer) withoutCache() *Tokenizer {
+	c := *t
+	c.cache = nil
+	return &c
+}
