@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"reflect"
+	"testing"
+
+	"github.com/qwenmock/qwenmock/mockserver"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// TestLoadPrecedence checks flag > environment > default for every setting.
+func TestLoadPrecedence(t *testing.T) {
+	t.Parallel()
+	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes}
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(s *settings)
+	}{
+		{"defaults", nil, nil, func(s *settings) {}},
+		{"env", nil, map[string]string{
+			"QWENMOCK_ADDR": "0.0.0.0:9000", "QWENMOCK_SEED": "7", "QWENMOCK_API_KEYS": "sk-a, sk-b",
+			"QWENMOCK_CONTEXT_WINDOW": "131072", "QWENMOCK_MAX_INPUT_TOKENS": "100",
+			"QWENMOCK_MAX_OUTPUT_TOKENS": "50", "QWENMOCK_MAX_BODY_BYTES": "1000",
+		}, func(s *settings) {
+			s.addr, s.seed, s.apiKeys = "0.0.0.0:9000", 7, []string{"sk-a", "sk-b"}
+			s.contextWindow, s.maxInput, s.maxOutput, s.maxBodyBytes = 131072, 100, 50, 1000
+		}},
+		{"flags", []string{"--addr", "127.0.0.1:0", "--seed=9", "--api-key", "sk-x", "--api-key", "sk-y",
+			"--context-window", "1000", "--max-input-tokens", "900", "--max-output-tokens", "10", "--max-body-bytes", "2048"}, nil,
+			func(s *settings) {
+				s.addr, s.seed, s.apiKeys = "127.0.0.1:0", 9, []string{"sk-x", "sk-y"}
+				s.contextWindow, s.maxInput, s.maxOutput, s.maxBodyBytes = 1000, 900, 10, 2048
+			}},
+		{"flag beats env", []string{"--seed", "3", "--api-key", "sk-flag"},
+			map[string]string{"QWENMOCK_SEED": "7", "QWENMOCK_API_KEYS": "sk-env", "QWENMOCK_ADDR": "127.0.0.1:1"},
+			func(s *settings) { s.seed, s.apiKeys, s.addr = 3, []string{"sk-flag"}, "127.0.0.1:1" }},
+		{"version", []string{"--version"}, nil, func(s *settings) { s.version = true }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := load(tc.args, envOf(tc.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := defaults
+			tc.want(&want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"bad env number", nil, map[string]string{"QWENMOCK_SEED": "x"}, `QWENMOCK_SEED="x": parse error`},
+		{"bad flag number", []string{"--max-input-tokens", "lots"}, nil, `invalid value "lots" for flag -max-input-tokens: parse error`},
+		{"negative", []string{"--max-output-tokens", "-1"}, nil, "--max-output-tokens must not be negative"},
+		{"zero body", []string{"--max-body-bytes", "0"}, nil, "--max-body-bytes must be positive"},
+		{"unknown flag", []string{"--nope"}, nil, "flag provided but not defined: -nope"},
+		{"argument", []string{"serve"}, nil, `unexpected argument "serve"`},
+		{"empty key", []string{"--api-key", ""}, nil, `invalid value "" for flag -api-key: empty key`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := load(tc.args, envOf(tc.env), io.Discard)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := load([]string{"-h"}, envOf(nil), io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v", err)
+	}
+}

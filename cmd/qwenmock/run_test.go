@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startRun runs the command in process on a free port and returns its base URL once it has
+// printed its listening line.
+func startRun(t *testing.T, args ...string) (string, context.CancelFunc, <-chan int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, pw)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("reading listening line: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "qwenmock listening on ")
+	if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") || strings.HasSuffix(url, ":0") {
+		cancel()
+		t.Fatalf("listening line %q", line)
+	}
+	return url, cancel, done
+}
+
+func TestRunServesAndStops(t *testing.T) {
+	url, cancel, done := startRun(t, "--max-input-tokens", "20")
+	req, _ := http.NewRequest(http.MethodPost, url+"/compatible-mode/v1/chat/completions",
+		strings.NewReader(`{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":5}`))
+	req.Header.Set("Authorization", "Bearer sk-test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Choices []struct {
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+		Usage struct {
+			PromptTokens, CompletionTokens int
+		} `json:"usage"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || body.Choices[0].FinishReason != "length" {
+		t.Fatalf("status %d, %+v, %v", resp.StatusCode, body, err)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit code %d", code)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}
+
+func TestRunBadFlag(t *testing.T) {
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"--max-body-bytes", "0"}, func(string) string { return "" }, io.Discard, &stderr)
+	if code != 2 || stderr.String() != "qwenmock: --max-body-bytes must be positive\n" {
+		t.Fatalf("code %d, stderr %q", code, stderr.String())
+	}
+}

@@ -1,0 +1,293 @@
+package mockserver
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// This file is the OpenAI-compatible wire adapter (spec/api.md §2.1, §3.1, §4): it decodes the
+// request into a chatRequest and writes the core's result or *Error in the compatible shape.
+
+// compatRequestWire is the request body of POST /compatible-mode/v1/chat/completions. Only
+// fields that change the answer are decoded; unknown parameters are ignored, as the real
+// service does.
+type compatRequestWire struct {
+	Model         *string             `json:"model"`
+	Messages      []compatMessageWire `json:"messages"`
+	Stream        *bool               `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage *bool `json:"include_usage"`
+	} `json:"stream_options"`
+	MaxTokens           jsonInt  `json:"max_tokens"`
+	MaxCompletionTokens jsonInt  `json:"max_completion_tokens"`
+	Temperature         *float64 `json:"temperature"`
+	TopP                *float64 `json:"top_p"`
+	PresencePenalty     *float64 `json:"presence_penalty"`
+	N                   jsonInt  `json:"n"`
+	Seed                jsonInt  `json:"seed"`
+	TopLogprobs         jsonInt  `json:"top_logprobs"`
+	Logprobs            *bool    `json:"logprobs"`
+	Stop                stopWire `json:"stop"`
+}
+
+type compatMessageWire struct {
+	Role    string         `json:"role"`
+	Content messageContent `json:"content"`
+	Partial *bool          `json:"partial"`
+}
+
+// stopWire is "stop": a string or an array of strings.
+type stopWire []string
+
+func (s *stopWire) UnmarshalJSON(b []byte) error {
+	switch jsonKind(b) {
+	case "null":
+		return nil
+	case "string":
+		var one string
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*s = stopWire{one}
+		return nil
+	default:
+		var many []string
+		if err := json.Unmarshal(b, &many); err != nil {
+			return err
+		}
+		*s = many
+		return nil
+	}
+}
+
+func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
+	var w compatRequestWire
+	if err := decodeStrict(body, &w); err != nil {
+		return nil, decodeError(body, err)
+	}
+	req := &chatRequest{
+		MessagesGiven:   w.Messages != nil,
+		MaxTokens:       w.MaxTokens,
+		N:               w.N,
+		Seed:            w.Seed,
+		TopLogprobs:     w.TopLogprobs,
+		Temperature:     w.Temperature,
+		TopP:            w.TopP,
+		PresencePenalty: w.PresencePenalty,
+		Stop:            w.Stop,
+	}
+	if w.Model != nil {
+		req.Model = *w.Model
+	}
+	if !req.MaxTokens.set {
+		req.MaxTokens = w.MaxCompletionTokens
+	}
+	if w.Stream != nil {
+		req.Stream = *w.Stream
+	}
+	if w.StreamOptions != nil && w.StreamOptions.IncludeUsage != nil {
+		req.IncludeUsage = *w.StreamOptions.IncludeUsage
+	}
+	req.Messages = make([]chatMessage, len(w.Messages))
+	for i, m := range w.Messages {
+		req.Messages[i] = chatMessage{Role: m.Role, Content: m.Content.text, Partial: m.Partial != nil && *m.Partial}
+	}
+	return req, nil
+}
+
+// peekStream reports whether a body that could not be processed asked for a stream, so that
+// the error goes out in the SSE form a streaming client expects.
+func peekStream(body []byte) bool {
+	var p struct {
+		Stream bool `json:"stream"`
+	}
+	_ = json.Unmarshal(body, &p)
+	return p.Stream
+}
+
+// readBody reads the request body up to the configured limit; larger bodies are a 413.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
+	if r.ContentLength > s.cfg.maxBodyBytes {
+		return nil, errorOf("too_large")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, errorOf("too_large")
+		}
+		return nil, errBadRequest("The request body could not be read: " + err.Error() + ".")
+	}
+	return body, nil
+}
+
+func (s *Server) handleCompatChat(w http.ResponseWriter, r *http.Request) {
+	c := s.newCall(r)
+	body, e := s.readBody(w, r)
+	if e != nil {
+		s.writeCompatError(w, r, e, c.id, false)
+		return
+	}
+	if e := s.authenticate(r); e != nil {
+		s.writeCompatError(w, r, e, c.id, peekStream(body))
+		return
+	}
+	req, e := decodeCompatRequest(body)
+	if e != nil {
+		s.writeCompatError(w, r, e, c.id, peekStream(body))
+		return
+	}
+	if e := s.prepare(c, req); e != nil {
+		s.writeCompatError(w, r, e, c.id, req.Stream)
+		return
+	}
+	res := s.respond(c)
+	if req.Stream {
+		s.streamCompat(w, r, c, res)
+		return
+	}
+	s.writeCompatCompletion(w, c, res)
+}
+
+// Response bodies, with the real key order (spec/api.md §3.1): choices first, id last.
+
+type compatCompletion struct {
+	Choices           []compatChoice `json:"choices"`
+	Object            string         `json:"object"`
+	Usage             compatUsage    `json:"usage"`
+	Created           int64          `json:"created"`
+	SystemFingerprint *string        `json:"system_fingerprint"`
+	Model             string         `json:"model"`
+	ID                string         `json:"id"`
+}
+
+type compatChoice struct {
+	Message      compatReplyMessage `json:"message"`
+	FinishReason string             `json:"finish_reason"`
+	Index        int                `json:"index"`
+	Logprobs     *struct{}          `json:"logprobs"`
+}
+
+type compatReplyMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+type compatUsage struct {
+	PromptTokens        int                `json:"prompt_tokens"`
+	CompletionTokens    int                `json:"completion_tokens"`
+	TotalTokens         int                `json:"total_tokens"`
+	PromptTokensDetails compatPromptDetail `json:"prompt_tokens_details"`
+}
+
+type compatPromptDetail struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+func usageOf(c *call, res *result) compatUsage {
+	return compatUsage{
+		PromptTokens:     c.promptTokens,
+		CompletionTokens: res.completionTokens,
+		TotalTokens:      c.promptTokens + res.completionTokens,
+	}
+}
+
+func (s *Server) writeCompatCompletion(w http.ResponseWriter, c *call, res *result) {
+	body := compatCompletion{
+		Choices: make([]compatChoice, len(res.choices)),
+		Object:  "chat.completion",
+		Usage:   usageOf(c, res),
+		Created: c.created,
+		Model:   c.modelID,
+		ID:      "chatcmpl-" + c.id,
+	}
+	for i, ch := range res.choices {
+		body.Choices[i] = compatChoice{
+			Message:      compatReplyMessage{Role: "assistant", Content: ch.text},
+			FinishReason: ch.finish,
+			Index:        ch.index,
+		}
+	}
+	setResponseHeaders(w, c.id, c.start, "application/json", true)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(marshalJSON(body))
+}
+
+// setResponseHeaders sets the headers every real response carries (spec/api.md §3.5).
+func setResponseHeaders(w http.ResponseWriter, requestID string, start time.Time, contentType string, finished bool) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("X-Request-Id", requestID)
+	h.Set("X-Dashscope-Call-Gateway", "true")
+	h.Set("Req-Cost-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
+	h.Set("X-Dashscope-Finished", strconv.FormatBool(finished))
+}
+
+// compatErrorEnvelope is the compatible error body (spec/api.md §4).
+type compatErrorEnvelope struct {
+	Error     compatErrorObject `json:"error"`
+	ID        string            `json:"id,omitempty"`
+	RequestID string            `json:"request_id"`
+}
+
+type compatErrorObject struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"` // always null, as in every real capture
+	Code    string  `json:"code"`
+}
+
+func compatErrorBody(e *Error, requestID string) []byte {
+	env := compatErrorEnvelope{
+		Error:     compatErrorObject{Message: e.CompatMessage, Type: e.CompatType, Code: e.CompatCode},
+		RequestID: requestID,
+	}
+	if e.Backend {
+		env.ID = "chatcmpl-" + requestID
+	}
+	return marshalJSON(env)
+}
+
+// writeCompatError answers with e in the compatible envelope and e's status. A request that
+// asked for a stream gets the same envelope as one SSE event, "data: {...}" and a blank line.
+func (s *Server) writeCompatError(w http.ResponseWriter, r *http.Request, e *Error, requestID string, stream bool) {
+	body := compatErrorBody(e, requestID)
+	if stream {
+		setResponseHeaders(w, requestID, time.Now(), sseContentType, true)
+		w.WriteHeader(e.Status)
+		_, _ = w.Write(append(append([]byte("data: "), body...), "\n\n"...))
+		return
+	}
+	setResponseHeaders(w, requestID, time.Now(), "application/json", true)
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(body)
+}
+
+// handleCompatModels lists the catalogue in the OpenAI shape.
+func (s *Server) handleCompatModels(w http.ResponseWriter, r *http.Request) {
+	id := s.cfg.newRequestID()
+	if e := s.authenticate(r); e != nil {
+		s.writeCompatError(w, r, e, id, false)
+		return
+	}
+	type modelEntry struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	list := struct {
+		Object string       `json:"object"`
+		Data   []modelEntry `json:"data"`
+	}{Object: "list", Data: make([]modelEntry, len(s.models.order))}
+	for i, m := range s.models.order {
+		list.Data[i] = modelEntry{ID: m.ID, Object: "model", Created: m.Created, OwnedBy: m.OwnedBy}
+	}
+	setResponseHeaders(w, id, time.Now(), "application/json", true)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(marshalJSON(list))
+}

@@ -1,0 +1,77 @@
+package mockserver
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/brianvoe/gofakeit/v7"
+)
+
+// generateReply writes the generated reply for choice i of a call: English prose from
+// gofakeit, one to three paragraphs of two to five sentences (tens to a few hundred tokens).
+//
+// The reply is a pure function of (server seed, request): the Faker is seeded from a hash of
+// the seed, the model, the conversation, the request's own seed parameter and the choice
+// index. A Faker shared by a whole server could not give that under concurrent requests (its
+// state would depend on arrival order), so each reply gets its own, made from the server's
+// seed; gofakeit's package-level functions, which share global state, are never used.
+func (s *Server) generateReply(c *call, choice int) string {
+	f := gofakeit.NewFaker(s.replySource(c, choice), false)
+	paragraphs := 1 + weighted(f, 5, 4, 2) // 1, 2 or 3 paragraphs
+	var sb strings.Builder
+	for p := range paragraphs {
+		if p > 0 {
+			sb.WriteString("\n\n")
+		}
+		sb.WriteString(f.Paragraph())
+	}
+	return sb.String()
+}
+
+// replySource derives the random source of one reply from the server seed and the request.
+func (s *Server) replySource(c *call, choice int) rand.Source {
+	h := sha256.New()
+	var buf [8]byte
+	put := func(v uint64) {
+		binary.LittleEndian.PutUint64(buf[:], v)
+		h.Write(buf[:])
+	}
+	str := func(v string) {
+		put(uint64(len(v)))
+		h.Write([]byte(v))
+	}
+	put(s.cfg.seed)
+	str(c.modelID)
+	put(uint64(len(c.req.Messages)))
+	for _, m := range c.req.Messages {
+		str(m.Role)
+		str(m.Content)
+	}
+	if c.req.Seed.set {
+		put(1)
+		put(uint64(int64(c.req.Seed.v)))
+	} else {
+		put(0)
+	}
+	put(uint64(choice))
+	sum := h.Sum(nil)
+	return rand.NewPCG(binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16]))
+}
+
+// weighted picks index i with probability weights[i] / Σ weights.
+func weighted(f *gofakeit.Faker, weights ...int) int {
+	total := 0
+	for _, w := range weights {
+		total += w
+	}
+	r := f.IntN(total)
+	for i, w := range weights {
+		if r < w {
+			return i
+		}
+		r -= w
+	}
+	return len(weights) - 1
+}

@@ -1,0 +1,141 @@
+package mockserver
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// testTime is the fixed clock of most tests: created = 1735120033.
+var testTime = time.Unix(1735120033, 0)
+
+// sequentialIDs returns request ids "00000000-0000-4000-8000-00000000000N", N = 1, 2, …
+func sequentialIDs() func() string {
+	var n atomic.Int64
+	return func() string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n.Add(1)) }
+}
+
+const firstID = "00000000-0000-4000-8000-000000000001"
+
+// newTestHandler builds a Server with a fixed clock and sequential ids.
+func newTestHandler(t *testing.T, opts ...Option) *Server {
+	t.Helper()
+	base := []Option{WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs())}
+	srv, err := New(append(base, opts...)...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return srv
+}
+
+// do sends one request to h in process and returns the recorded response.
+func do(t *testing.T, h http.Handler, method, path, key, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func chat(t *testing.T, h http.Handler, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return do(t, h, http.MethodPost, "/compatible-mode/v1/chat/completions", "sk-test", body)
+}
+
+// completion is the decoded non-stream body, for assertions on values.
+type completion struct {
+	Choices []struct {
+		Message struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"message"`
+		FinishReason string `json:"finish_reason"`
+		Index        int    `json:"index"`
+	} `json:"choices"`
+	Usage struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+		TotalTokens      int `json:"total_tokens"`
+	} `json:"usage"`
+	ID    string `json:"id"`
+	Model string `json:"model"`
+}
+
+func decodeCompletion(t *testing.T, rec *httptest.ResponseRecorder) completion {
+	t.Helper()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, body %s", rec.Code, rec.Body)
+	}
+	var c completion
+	if err := json.Unmarshal(rec.Body.Bytes(), &c); err != nil {
+		t.Fatalf("decode %s: %v", rec.Body, err)
+	}
+	return c
+}
+
+// sseEvents splits an SSE body into the payloads of its "data: " lines, checking that every
+// event ends with a blank line.
+func sseEvents(t *testing.T, r io.Reader) []string {
+	t.Helper()
+	var events []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	expectBlank := false
+	for sc.Scan() {
+		line := sc.Text()
+		if expectBlank {
+			if line != "" {
+				t.Fatalf("event not followed by a blank line: %q", line)
+			}
+			expectBlank = false
+			continue
+		}
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok {
+			t.Fatalf("unexpected SSE line %q", line)
+		}
+		events = append(events, data)
+		expectBlank = true
+	}
+	if expectBlank {
+		t.Fatalf("last event not terminated by a blank line")
+	}
+	return events
+}
+
+// mustJSON compacts a JSON literal written for readability in a test.
+func mustJSON(t *testing.T, s string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, []byte(s)); err != nil {
+		t.Fatalf("bad JSON in test: %v", err)
+	}
+	return buf.String()
+}
+
+// newChunkedRequest builds a request whose body length is unknown (ContentLength -1).
+func newChunkedRequest(t *testing.T, body io.Reader) *http.Request {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/compatible-mode/v1/chat/completions", io.NopCloser(body))
+	req.ContentLength = -1
+	req.Header.Set("Authorization", "Bearer sk-test")
+	return req
+}
+
+func recorderFor(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}

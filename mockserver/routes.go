@@ -1,0 +1,32 @@
+package mockserver
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// routes is the whole route table. Paths copy the real service (spec/api.md §1) so that a
+// client switches to the mock by changing only scheme and host; /v1/... aliases serve clients
+// configured with a bare /v1 base.
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	r.SkipClean(true)
+
+	for _, prefix := range []string{"/compatible-mode/v1", "/v1"} {
+		r.HandleFunc(prefix+"/chat/completions", s.handleCompatChat).Methods(http.MethodPost)
+		r.HandleFunc(prefix+"/models", s.handleCompatModels).Methods(http.MethodGet)
+	}
+
+	r.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)
+	return r
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	s.writeCompatError(w, r, errNotFound(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+}
+
+func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.writeCompatError(w, r, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+}

@@ -1,0 +1,81 @@
+package mockserver
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/qwenmock/qwenmock/fixtures"
+	"github.com/qwenmock/qwenmock/mockserver/tokenizer"
+)
+
+// Server is an offline stand-in for the Qwen3-Max API (Model Studio / DashScope). It is an
+// http.Handler and opens no socket: serve it with net/http, httptest, or mount it in a mux.
+type Server struct {
+	cfg     config
+	clock   *offsetClock
+	models  *catalog
+	tok     *tokenizer.Tokenizer
+	router  *mux.Router
+	log     *slog.Logger
+	chunkBy int
+}
+
+// New builds a Server from the built-in catalogue and the given options. It fails on an
+// invalid option; it never touches the network, the environment or the command line.
+func New(opts ...Option) (*Server, error) {
+	cfg := config{
+		seed:         1,
+		clock:        systemClock{},
+		maxBodyBytes: DefaultMaxBodyBytes,
+		newRequestID: uuid.NewString,
+		streamChunk:  4,
+		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.models == nil {
+		models, err := ParseModels(fixtures.ModelsJSON)
+		if err != nil {
+			return nil, err
+		}
+		cfg.models = models
+	}
+	s := &Server{
+		cfg:     cfg,
+		clock:   &offsetClock{base: cfg.clock},
+		models:  newCatalog(cfg.models, cfg.limits),
+		tok:     tokenizer.Default(),
+		log:     cfg.logger,
+		chunkBy: cfg.streamChunk,
+	}
+	s.router = s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the real API's paths (see routes.go).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.router.ServeHTTP(w, r)
+}
+
+// Now is the server's current time: its clock plus every Advance.
+func (s *Server) Now() time.Time { return s.clock.Now() }
+
+// Advance moves the server's clock forward by d without sleeping.
+func (s *Server) Advance(d time.Duration) { s.clock.advance(d) }
+
+// Models returns the server's model catalogue after overrides, sorted by id.
+func (s *Server) Models() []Model {
+	out := make([]Model, len(s.models.order))
+	for i, m := range s.models.order {
+		out[i] = *m
+	}
+	return out
+}
