@@ -167,7 +167,7 @@ func TestCutInsideCharacter(t *testing.T) {
 	}
 	srv := newTestHandler(t)
 	for n := 1; n <= len(ids); n++ {
-		ch := srv.cut(ids, n)
+		ch := srv.finish(&call{req: &chatRequest{}, maxOutput: n}, replyPlan{content: text})
 		if !utf8.ValidString(ch.text) {
 			t.Fatalf("cut at %d: invalid UTF-8 %q", n, ch.text)
 		}

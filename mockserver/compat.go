@@ -3,6 +3,7 @@ package mockserver
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -16,28 +17,57 @@ import (
 // fields that change the answer are decoded; unknown parameters are ignored, as the real
 // service does.
 type compatRequestWire struct {
-	Model         *string             `json:"model"`
-	Messages      []compatMessageWire `json:"messages"`
-	Stream        *bool               `json:"stream"`
+	Model    *string             `json:"model"`
+	Messages []compatMessageWire `json:"messages"`
+	Stream   *bool               `json:"stream"`
+	chatParamsWire
+}
+
+// chatParamsWire holds the generation parameters, which the compatible shape carries at the
+// top level and the native shape under "parameters" (spec/api.md §2).
+type chatParamsWire struct {
 	StreamOptions *struct {
 		IncludeUsage *bool `json:"include_usage"`
 	} `json:"stream_options"`
-	MaxTokens           jsonInt  `json:"max_tokens"`
-	MaxCompletionTokens jsonInt  `json:"max_completion_tokens"`
-	Temperature         *float64 `json:"temperature"`
-	TopP                *float64 `json:"top_p"`
-	PresencePenalty     *float64 `json:"presence_penalty"`
-	N                   jsonInt  `json:"n"`
-	Seed                jsonInt  `json:"seed"`
-	TopLogprobs         jsonInt  `json:"top_logprobs"`
-	Logprobs            *bool    `json:"logprobs"`
-	Stop                stopWire `json:"stop"`
+	MaxTokens           jsonInt             `json:"max_tokens"`
+	MaxCompletionTokens jsonInt             `json:"max_completion_tokens"`
+	Temperature         *float64            `json:"temperature"`
+	TopP                *float64            `json:"top_p"`
+	PresencePenalty     *float64            `json:"presence_penalty"`
+	N                   jsonInt             `json:"n"`
+	Seed                jsonInt             `json:"seed"`
+	TopLogprobs         jsonInt             `json:"top_logprobs"`
+	Logprobs            *bool               `json:"logprobs"`
+	Stop                stopWire            `json:"stop"`
+	Tools               []json.RawMessage   `json:"tools"`
+	ToolChoice          json.RawMessage     `json:"tool_choice"`
+	ParallelToolCalls   *bool               `json:"parallel_tool_calls"`
+	ResponseFormat      *responseFormatWire `json:"response_format"`
+	EnableThinking      *bool               `json:"enable_thinking"`
+	ThinkingBudget      jsonInt             `json:"thinking_budget"`
+}
+
+type responseFormatWire struct {
+	Type string `json:"type"`
 }
 
 type compatMessageWire struct {
-	Role    string         `json:"role"`
-	Content messageContent `json:"content"`
-	Partial *bool          `json:"partial"`
+	Role       string         `json:"role"`
+	Content    messageContent `json:"content"`
+	Partial    *bool          `json:"partial"`
+	ToolCalls  []toolCallWire `json:"tool_calls"`
+	ToolCallID *string        `json:"tool_call_id"`
+	Name       *string        `json:"name"`
+}
+
+// toolCallWire is a tool call in an assistant message of the history.
+type toolCallWire struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function"`
 }
 
 // stopWire is "stop": a string or an array of strings.
@@ -69,34 +99,84 @@ func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
 	if err := decodeStrict(body, &w); err != nil {
 		return nil, decodeError(body, err)
 	}
-	req := &chatRequest{
-		MessagesGiven:   w.Messages != nil,
-		MaxTokens:       w.MaxTokens,
-		N:               w.N,
-		Seed:            w.Seed,
-		TopLogprobs:     w.TopLogprobs,
-		Temperature:     w.Temperature,
-		TopP:            w.TopP,
-		PresencePenalty: w.PresencePenalty,
-		Stop:            w.Stop,
-	}
+	req := &chatRequest{MessagesGiven: w.Messages != nil}
 	if w.Model != nil {
 		req.Model = *w.Model
-	}
-	if !req.MaxTokens.set {
-		req.MaxTokens = w.MaxCompletionTokens
 	}
 	if w.Stream != nil {
 		req.Stream = *w.Stream
 	}
-	if w.StreamOptions != nil && w.StreamOptions.IncludeUsage != nil {
-		req.IncludeUsage = *w.StreamOptions.IncludeUsage
-	}
 	req.Messages = make([]chatMessage, len(w.Messages))
 	for i, m := range w.Messages {
-		req.Messages[i] = chatMessage{Role: m.Role, Content: m.Content.text, Partial: m.Partial != nil && *m.Partial}
+		msg, e := m.toMessage(i)
+		if e != nil {
+			return nil, e
+		}
+		req.Messages[i] = msg
+	}
+	if e := w.chatParamsWire.apply(req); e != nil {
+		return nil, e
 	}
 	return req, nil
+}
+
+func (m compatMessageWire) toMessage(i int) (chatMessage, *Error) {
+	msg := chatMessage{Role: m.Role, Content: m.Content.text, Partial: m.Partial != nil && *m.Partial}
+	if m.ToolCallID != nil {
+		msg.ToolCallID = *m.ToolCallID
+	}
+	for j, tc := range m.ToolCalls {
+		args := string(tc.Function.Arguments)
+		if kind := jsonKind(tc.Function.Arguments); kind == "string" {
+			_ = json.Unmarshal(tc.Function.Arguments, &args)
+		} else if kind == "nothing" || kind == "null" {
+			args = "{}"
+		}
+		if tc.Function.Name == "" {
+			return msg, errBadRequest(fmt.Sprintf("messages[%d].tool_calls[%d]: function.name is required.", i, j))
+		}
+		msg.ToolCalls = append(msg.ToolCalls, historyToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args})
+	}
+	return msg, nil
+}
+
+// apply copies the generation parameters into req, checking the shape of tools, tool_choice
+// and response_format.
+func (p *chatParamsWire) apply(req *chatRequest) *Error {
+	req.MaxTokens = p.MaxTokens
+	if !req.MaxTokens.set {
+		req.MaxTokens = p.MaxCompletionTokens
+	}
+	req.N, req.Seed, req.TopLogprobs, req.ThinkingBudget = p.N, p.Seed, p.TopLogprobs, p.ThinkingBudget
+	req.Temperature, req.TopP, req.PresencePenalty = p.Temperature, p.TopP, p.PresencePenalty
+	req.Stop = p.Stop
+	req.EnableThinking = p.EnableThinking
+	if p.StreamOptions != nil && p.StreamOptions.IncludeUsage != nil {
+		req.IncludeUsage = *p.StreamOptions.IncludeUsage
+	}
+	if p.ParallelToolCalls != nil {
+		req.ParallelToolCalls = *p.ParallelToolCalls
+	}
+	req.ResponseFormat = "text"
+	if p.ResponseFormat != nil {
+		switch p.ResponseFormat.Type {
+		case "text", "json_object":
+			req.ResponseFormat = p.ResponseFormat.Type
+		default:
+			return errBadRequest(fmt.Sprintf("response_format.type must be 'text' or 'json_object', not '%s'.", p.ResponseFormat.Type))
+		}
+	}
+	tools, e := parseTools(p.Tools)
+	if e != nil {
+		return e
+	}
+	req.Tools = tools
+	choice, e := parseToolChoice(p.ToolChoice, tools)
+	if e != nil {
+		return e
+	}
+	req.ToolChoice = choice
+	return nil
 }
 
 // peekStream reports whether a body that could not be processed asked for a stream, so that
@@ -125,32 +205,31 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Erro
 	return body, nil
 }
 
+// compatShape is the OpenAI-compatible wire adapter.
+type compatShape struct{ s *Server }
+
 func (s *Server) handleCompatChat(w http.ResponseWriter, r *http.Request) {
-	c := s.newCall(r)
-	body, e := s.readBody(w, r)
-	if e != nil {
-		s.writeCompatError(w, r, e, c.id, false)
-		return
+	s.serveChat(w, r, compatShape{s})
+}
+
+func (compatShape) name() string { return "compatible" }
+
+func (compatShape) streamRequested(r *http.Request, body []byte) bool { return peekStream(body) }
+
+func (compatShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
+	return decodeCompatRequest(body)
+}
+
+func (a compatShape) writeError(w http.ResponseWriter, r *http.Request, e *Error, c *call, stream bool) {
+	a.s.writeCompatError(w, r, e, c.id, stream)
+}
+
+func (a compatShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) int {
+	if c.req.Stream {
+		return a.s.streamCompat(w, r, c, res)
 	}
-	if e := s.authenticate(r); e != nil {
-		s.writeCompatError(w, r, e, c.id, peekStream(body))
-		return
-	}
-	req, e := decodeCompatRequest(body)
-	if e != nil {
-		s.writeCompatError(w, r, e, c.id, peekStream(body))
-		return
-	}
-	if e := s.prepare(c, req); e != nil {
-		s.writeCompatError(w, r, e, c.id, req.Stream)
-		return
-	}
-	res := s.respond(c)
-	if req.Stream {
-		s.streamCompat(w, r, c, res)
-		return
-	}
-	s.writeCompatCompletion(w, c, res)
+	a.s.writeCompatCompletion(w, c, res)
+	return res.completionTokens
 }
 
 // Response bodies, with the real key order (spec/api.md §3.1): choices first, id last.
@@ -173,27 +252,64 @@ type compatChoice struct {
 }
 
 type compatReplyMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role             string           `json:"role"`
+	Content          string           `json:"content"`
+	ReasoningContent *string          `json:"reasoning_content,omitempty"`
+	ToolCalls        []compatToolCall `json:"tool_calls,omitempty"`
+}
+
+// compatToolCall is a tool call in the real key order (spec/api.md §3.1).
+type compatToolCall struct {
+	ID       string             `json:"id"`
+	Type     string             `json:"type"`
+	Index    int                `json:"index"`
+	Function compatToolFunction `json:"function"`
+}
+
+type compatToolFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
 }
 
 type compatUsage struct {
-	PromptTokens        int                `json:"prompt_tokens"`
-	CompletionTokens    int                `json:"completion_tokens"`
-	TotalTokens         int                `json:"total_tokens"`
-	PromptTokensDetails compatPromptDetail `json:"prompt_tokens_details"`
+	PromptTokens            int                     `json:"prompt_tokens"`
+	CompletionTokens        int                     `json:"completion_tokens"`
+	TotalTokens             int                     `json:"total_tokens"`
+	CompletionTokensDetails *compatCompletionDetail `json:"completion_tokens_details,omitempty"`
+	PromptTokensDetails     compatPromptDetail      `json:"prompt_tokens_details"`
+}
+
+type compatCompletionDetail struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
 type compatPromptDetail struct {
 	CachedTokens int `json:"cached_tokens"`
 }
 
+// usageOf reports the tokens of a reply. Reasoning tokens are included in completion_tokens
+// and also reported apart when the request ran in thinking mode (spec/api.md §3.1).
 func usageOf(c *call, res *result) compatUsage {
-	return compatUsage{
+	u := compatUsage{
 		PromptTokens:     c.promptTokens,
 		CompletionTokens: res.completionTokens,
 		TotalTokens:      c.promptTokens + res.completionTokens,
 	}
+	if c.thinking {
+		u.CompletionTokensDetails = &compatCompletionDetail{ReasoningTokens: res.reasoningTokens}
+	}
+	return u
+}
+
+func compatToolCalls(calls []toolCallOut) []compatToolCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]compatToolCall, len(calls))
+	for i, tc := range calls {
+		out[i] = compatToolCall{ID: tc.ID, Type: "function", Index: i, Function: compatToolFunction{Name: tc.Name, Arguments: tc.Arguments}}
+	}
+	return out
 }
 
 func (s *Server) writeCompatCompletion(w http.ResponseWriter, c *call, res *result) {
@@ -206,11 +322,11 @@ func (s *Server) writeCompatCompletion(w http.ResponseWriter, c *call, res *resu
 		ID:      "chatcmpl-" + c.id,
 	}
 	for i, ch := range res.choices {
-		body.Choices[i] = compatChoice{
-			Message:      compatReplyMessage{Role: "assistant", Content: ch.text},
-			FinishReason: ch.finish,
-			Index:        ch.index,
+		msg := compatReplyMessage{Role: "assistant", Content: ch.text, ToolCalls: compatToolCalls(ch.toolCalls)}
+		if c.thinking {
+			msg.ReasoningContent = &ch.reasoning
 		}
+		body.Choices[i] = compatChoice{Message: msg, FinishReason: ch.finish, Index: ch.index}
 	}
 	setResponseHeaders(w, c.id, c.start, "application/json", true)
 	w.WriteHeader(http.StatusOK)

@@ -18,21 +18,39 @@ type call struct {
 	modelID string // as the client named it (an alias stays an alias)
 
 	promptTokens int
-	maxOutput    int // output cap: max_tokens (or the model's max), bounded by the context left
+	maxOutput    int  // output cap: max_tokens (or the model's max), bounded by the context left
+	thinking     bool // the request runs in thinking mode
 }
 
-// choiceResult is one generated choice after truncation.
+// choiceResult is one choice of the reply after truncation. Reasoning comes first, then
+// either content or tool calls; completion tokens count all three.
 type choiceResult struct {
-	index  int
-	ids    []int  // the tokens returned, counted as completion tokens
-	text   string // their text, valid UTF-8 (a token that ends mid-character is counted, not shown)
-	finish string // "stop" or "length"
+	index        int
+	reasoningIDs []int
+	reasoning    string
+	ids          []int  // content tokens (counted even when cut inside a character)
+	text         string // content, valid UTF-8
+	toolCalls    []toolCallOut
+	toolTokens   int
+	finish       string // "stop", "length" or "tool_calls"
+	fixture      string // the fixture that chose the reply, if any
+}
+
+// toolCallOut is a tool call of the reply.
+type toolCallOut struct {
+	ID, Name, Arguments string
+}
+
+// completionTokens counts what the choice produced.
+func (ch *choiceResult) completionTokens() int {
+	return len(ch.reasoningIDs) + len(ch.ids) + ch.toolTokens
 }
 
 // result is the reply to a call.
 type result struct {
 	choices          []choiceResult
 	completionTokens int
+	reasoningTokens  int
 }
 
 func (s *Server) newCall(r *http.Request) *call {
@@ -89,17 +107,37 @@ func (s *Server) prepare(c *call, req *chatRequest) *Error {
 			return errBadRequest(fmt.Sprintf("messages[%d]: role must be one of system, user, assistant, tool; got '%s'.", i, msg.Role))
 		}
 	}
-	if e := checkRanges(req, m); e != nil {
-		return e
+	last := len(req.Messages) - 1
+	for i, msg := range req.Messages {
+		if msg.Partial && (i != last || msg.Role != "assistant") {
+			return errBadRequest(fmt.Sprintf("messages[%d]: only the last message, from the assistant, can be partial.", i))
+		}
 	}
 
-	n, over := s.countPrompt(req.Messages, m.MaxInputTokens)
+	c.thinking = thinkingOn(req, m)
+	maxOut := m.MaxOutputTokens
+	if c.thinking {
+		maxOut = m.MaxOutputTokensThinking
+	}
+	if e := checkRanges(req, maxOut); e != nil {
+		return e
+	}
+	if e := checkFeatures(req, m, c.thinking); e != nil {
+		return e
+	}
+	if req.Native {
+		if e := checkNative(req, c.thinking); e != nil {
+			return e
+		}
+	}
+
+	n, over := s.countPrompt(req, m.MaxInputTokens)
 	if over {
 		return errContextLength(m.MaxInputTokens)
 	}
 	c.promptTokens = n
 
-	c.maxOutput = m.MaxOutputTokens
+	c.maxOutput = maxOut
 	if req.MaxTokens.set {
 		c.maxOutput = int(req.MaxTokens.v)
 	}
@@ -107,11 +145,53 @@ func (s *Server) prepare(c *call, req *chatRequest) *Error {
 	return nil
 }
 
+// thinkingOn reports whether the request runs in thinking mode: always for thinking-only
+// models, as enable_thinking says (else the model's default) for hybrid ones, never for others.
+func thinkingOn(req *chatRequest, m *Model) bool {
+	switch m.Thinking {
+	case "only":
+		return true
+	case "hybrid":
+		if req.EnableThinking != nil {
+			return *req.EnableThinking
+		}
+		return m.ThinkingDefault
+	}
+	return false
+}
+
+// checkFeatures validates the parameters that depend on each other: tools, JSON mode and
+// thinking (spec/api.md §2.1).
+func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
+	if req.ThinkingBudget.set && m.MaxReasoningTokens > 0 && !req.ThinkingBudget.intIn(1, float64(m.MaxReasoningTokens)) {
+		return errInvalidParameter(fmt.Sprintf("Range of thinking_budget should be [1, %d]", m.MaxReasoningTokens))
+	}
+	if len(req.Tools) > 0 && req.N.set && req.N.v != 1 {
+		return errInvalidParameter("n should be 1 when tools are provided")
+	}
+	if req.ResponseFormat == "json_object" {
+		if thinking {
+			return errInvalidParameter("The response_format of type 'json_object' is not supported in thinking mode")
+		}
+		mentioned := false
+		for _, msg := range req.Messages {
+			if strings.Contains(strings.ToLower(msg.Content), "json") {
+				mentioned = true
+				break
+			}
+		}
+		if !mentioned {
+			return errorOf("json_mode_without_json")
+		}
+	}
+	return nil
+}
+
 // checkRanges applies the parameter ranges of spec/api.md §2.1, with the real messages (§4).
-func checkRanges(req *chatRequest, m *Model) *Error {
+func checkRanges(req *chatRequest, maxOutput int) *Error {
 	switch {
-	case !req.MaxTokens.intIn(1, float64(m.MaxOutputTokens)):
-		return errInvalidParameter(fmt.Sprintf("Range of max_tokens should be [1, %d]", m.MaxOutputTokens))
+	case !req.MaxTokens.intIn(1, float64(maxOutput)):
+		return errInvalidParameter(fmt.Sprintf("Range of max_tokens should be [1, %d]", maxOutput))
 	case req.Temperature != nil && !(*req.Temperature >= 0 && *req.Temperature < 2):
 		return errInvalidParameter("Temperature should be in [0.0, 2.0)")
 	case req.TopP != nil && !(*req.TopP > 0 && *req.TopP <= 1):
@@ -128,14 +208,16 @@ func checkRanges(req *chatRequest, m *Model) *Error {
 	return nil
 }
 
-// countPrompt counts prompt tokens as DashScope does (spec/tokenizer.md): the ChatML rendering
-// plus the generation prompt, 3 + Σ(3 + tokens(role "\n" content)). It stops counting once the
-// total passes limit, so an oversized body costs no more than the limit's worth of work.
-func (s *Server) countPrompt(msgs []chatMessage, limit int) (int, bool) {
-	total := 3
-	for _, m := range msgs {
-		n, over := s.tok.CountLimit(m.Role+"\n"+m.Content, max(0, limit-total-3))
-		total += 3 + n
+// countPrompt counts prompt tokens as DashScope does (spec/tokenizer.md): the ChatML
+// rendering of the conversation plus the generation prompt, which for plain messages sums to
+// 3 + Σ(3 + tokens(role "\n" content)). Tools, tool calls and tool results are rendered as
+// Qwen's chat template renders them (promptBlocks). Counting stops once the total passes
+// limit, so an oversized body costs no more than the limit's worth of work.
+func (s *Server) countPrompt(req *chatRequest, limit int) (int, bool) {
+	total := 0
+	for _, block := range promptBlocks(req.Messages, req.Tools) {
+		n, over := s.tok.CountLimit(block, max(0, limit-total))
+		total += n
 		if over || total > limit {
 			return total, true
 		}
@@ -143,32 +225,55 @@ func (s *Server) countPrompt(msgs []chatMessage, limit int) (int, bool) {
 	return total, false
 }
 
-// respond produces the reply: n choices of generated text, each cut to the output cap.
-func (s *Server) respond(c *call) *result {
-	n := 1
-	if c.req.N.set {
-		n = int(c.req.N.v)
+// promptBlocks renders the prompt in pieces that each start and end at a special token, so
+// that their counts add up to the count of the whole rendering.
+func promptBlocks(msgs []chatMessage, tools []toolDef) []string {
+	blocks := make([]string, 0, len(msgs)+1)
+	start := 0
+	if len(tools) > 0 {
+		system, has := "", false
+		if len(msgs) > 0 && msgs[0].Role == "system" {
+			system, has, start = msgs[0].Content, true, 1
+		}
+		blocks = append(blocks, toolsSystemBlock(system, has, tools))
 	}
-	res := &result{choices: make([]choiceResult, n)}
-	for i := range n {
-		text := s.generateReply(c, i)
-		ch := s.cut(s.tok.Encode(text), c.maxOutput)
-		ch.index = i
-		res.choices[i] = ch
-		res.completionTokens += len(ch.ids)
+	last := len(msgs) - 1
+	partial := last >= 0 && msgs[last].Partial
+	for i := start; i <= last; i++ {
+		m := msgs[i]
+		switch m.Role {
+		case "tool":
+			var sb strings.Builder
+			if i == start || msgs[i-1].Role != "tool" {
+				sb.WriteString("<|im_start|>user")
+			}
+			sb.WriteString("\n<tool_response>\n")
+			sb.WriteString(m.Content)
+			sb.WriteString("\n</tool_response>")
+			if i == last || msgs[i+1].Role != "tool" {
+				sb.WriteString("<|im_end|>\n")
+			}
+			blocks = append(blocks, sb.String())
+		case "assistant":
+			text := "<|im_start|>assistant\n" + m.Content
+			if len(m.ToolCalls) > 0 {
+				if m.Content != "" {
+					text += "\n"
+				}
+				text += renderToolCalls(m.ToolCalls)
+			}
+			if !(partial && i == last) {
+				text += "<|im_end|>\n"
+			}
+			blocks = append(blocks, text)
+		default:
+			blocks = append(blocks, "<|im_start|>"+m.Role+"\n"+m.Content+"<|im_end|>\n")
+		}
 	}
-	return res
-}
-
-// cut keeps at most limit tokens; "length" when it had to cut (spec/api.md §7).
-func (s *Server) cut(ids []int, limit int) choiceResult {
-	ch := choiceResult{finish: "stop"}
-	if len(ids) > limit {
-		ids, ch.finish = ids[:limit], "length"
+	if !partial {
+		blocks = append(blocks, "<|im_start|>assistant\n")
 	}
-	ch.ids = ids
-	ch.text = string(trimIncompleteUTF8(s.appendTokens(nil, ids)))
-	return ch
+	return blocks
 }
 
 func (s *Server) appendTokens(dst []byte, ids []int) []byte {

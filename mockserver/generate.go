@@ -9,25 +9,45 @@ import (
 	"github.com/brianvoe/gofakeit/v7"
 )
 
-// generateReply writes the generated reply for choice i of a call: English prose from
-// gofakeit, one to three paragraphs of two to five sentences (tens to a few hundred tokens).
+// generateProse writes a generated reply: English prose from gofakeit, one to three
+// paragraphs of two to five sentences (tens to a few hundred tokens).
 //
-// The reply is a pure function of (server seed, request): the Faker is seeded from a hash of
-// the seed, the model, the conversation, the request's own seed parameter and the choice
-// index. A Faker shared by a whole server could not give that under concurrent requests (its
-// state would depend on arrival order), so each reply gets its own, made from the server's
-// seed; gofakeit's package-level functions, which share global state, are never used.
-func (s *Server) generateReply(c *call, choice int) string {
-	f := gofakeit.NewFaker(s.replySource(c, choice), false)
-	paragraphs := 1 + weighted(f, 5, 4, 2) // 1, 2 or 3 paragraphs
+// Every reply is a pure function of (server seed, request): its Faker is seeded from a hash
+// of the seed, the model, the conversation, the request's own seed parameter and the choice
+// index (replySource). A Faker shared by a whole server could not give that under concurrent
+// requests (its state would depend on arrival order), so each reply gets its own, made from
+// the server's seed; gofakeit's package-level functions, which share global state, are never
+// used.
+func generateProse(f *gofakeit.Faker) string {
+	return paragraphs(f, 1+weighted(f, 5, 4, 2)) // 1, 2 or 3 paragraphs
+}
+
+// generateReasoning writes the reasoning of a thinking-mode reply: one or two paragraphs.
+func generateReasoning(f *gofakeit.Faker) string {
+	return paragraphs(f, 1+weighted(f, 3, 2))
+}
+
+func paragraphs(f *gofakeit.Faker, n int) string {
 	var sb strings.Builder
-	for p := range paragraphs {
+	for p := range n {
 		if p > 0 {
 			sb.WriteString("\n\n")
 		}
 		sb.WriteString(f.Paragraph())
 	}
 	return sb.String()
+}
+
+// generateJSONObject writes the content of a JSON-mode reply: a small object with a few
+// typical fields, formatted as the model writes JSON.
+func generateJSONObject(f *gofakeit.Faker) string {
+	obj := map[string]any{
+		"answer":     f.Sentence(),
+		"confidence": float64(50+f.IntN(50)) / 100,
+		"topics":     []string{f.Noun(), f.Noun()},
+		"sources":    f.IntN(5),
+	}
+	return pythonJSON(marshalJSON(obj))
 }
 
 // replySource derives the random source of one reply from the server seed and the request.

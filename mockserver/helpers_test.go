@@ -139,3 +139,5 @@ func recorderFor(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, r)
 	return rec
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

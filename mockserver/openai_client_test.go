@@ -109,3 +109,45 @@ func TestOpenAIGoMaxTokensAndContext(t *testing.T) {
 		t.Errorf("error %d %q %q", apiErr.StatusCode, apiErr.Code, apiErr.Message)
 	}
 }
+
+// TestOpenAIGoToolLoop runs an agent loop: the model calls a tool, the client sends the
+// result, the model answers.
+func TestOpenAIGoToolLoop(t *testing.T) {
+	t.Parallel()
+	content := "It is sunny in Hangzhou."
+	ts := mockserver.NewTestServer(t, mockserver.WithFixtures(mockserver.Fixture{
+		Name:  "weather",
+		Match: mockserver.FixtureMatch{Contains: "weather"},
+		Replies: []mockserver.FixtureReply{
+			{ToolCalls: []mockserver.FixtureToolCall{{Name: "get_weather", Arguments: `{"city":"Hangzhou"}`}}},
+			{Content: &content},
+		},
+	}))
+	client := newOpenAI(ts)
+	params := openai.ChatCompletionNewParams{
+		Model:    "qwen3-max",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What's the weather?")},
+		Tools: []openai.ChatCompletionToolUnionParam{openai.ChatCompletionFunctionTool(openai.FunctionDefinitionParam{
+			Name:       "get_weather",
+			Parameters: openai.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}},
+		})},
+	}
+	for turn := 0; turn < 4; turn++ {
+		resp, err := client.Chat.Completions.New(context.Background(), params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := resp.Choices[0].Message
+		if len(msg.ToolCalls) == 0 {
+			if turn != 1 || msg.Content != content || resp.Choices[0].FinishReason != "stop" {
+				t.Fatalf("turn %d: %+v", turn, resp.Choices[0])
+			}
+			return
+		}
+		if msg.ToolCalls[0].Function.Arguments != `{"city": "Hangzhou"}` || resp.Choices[0].FinishReason != "tool_calls" {
+			t.Fatalf("tool call %+v", msg.ToolCalls[0])
+		}
+		params.Messages = append(params.Messages, msg.ToParam(), openai.ToolMessage("sunny", msg.ToolCalls[0].ID))
+	}
+	t.Fatal("the loop did not end")
+}

@@ -19,6 +19,74 @@ type config struct {
 	newRequestID func() string
 	streamChunk  int
 	logger       *slog.Logger
+	fixtures     []Fixture
+	noBuiltins   bool
+	fallback     string
+
+	rateAll      *RateLimits
+	rpmAll       *int
+	tpmAll       *int
+	ratePerModel map[string]RateLimits
+	accounts     map[string]string // API key → account
+	perSecond    bool
+	burst        bool
+	rateHeaders  bool
+}
+
+// Fallbacks: what answers a request that no fixture matches.
+const (
+	// FallbackGenerate answers with seeded generated prose (the default).
+	FallbackGenerate = "generate"
+	// FallbackEcho answers with the last user message.
+	FallbackEcho = "echo"
+	// FallbackStrict answers with an error listing the closest fixtures and why each missed.
+	FallbackStrict = "strict"
+)
+
+// WithFixtures adds fixtures, tried before the built-in ones and after those of earlier
+// options, in order: the first that matches a request decides its reply.
+func WithFixtures(fixtures ...Fixture) Option {
+	return func(c *config) error {
+		c.fixtures = append(c.fixtures, fixtures...)
+		return nil
+	}
+}
+
+// WithFixtureFiles loads fixture files (YAML or JSON), or every such file of a directory,
+// and adds their fixtures as WithFixtures does. A malformed file is an error naming its line.
+func WithFixtureFiles(paths ...string) Option {
+	return func(c *config) error {
+		for _, p := range paths {
+			fs, err := LoadFixtures(p)
+			if err != nil {
+				return err
+			}
+			c.fixtures = append(c.fixtures, fs...)
+		}
+		return nil
+	}
+}
+
+// WithoutBuiltinFixtures drops the built-in fixtures (fixtures/replies.yaml), so that only
+// your fixtures and the fallback answer.
+func WithoutBuiltinFixtures() Option {
+	return func(c *config) error {
+		c.noBuiltins = true
+		return nil
+	}
+}
+
+// WithFallback sets what answers a request that no fixture matches: FallbackGenerate (the
+// default), FallbackEcho or FallbackStrict.
+func WithFallback(mode string) Option {
+	return func(c *config) error {
+		switch mode {
+		case FallbackGenerate, FallbackEcho, FallbackStrict:
+			c.fallback = mode
+			return nil
+		}
+		return fmt.Errorf("WithFallback: %q is not generate, echo or strict", mode)
+	}
 }
 
 // DefaultMaxBodyBytes is the default request body limit (32 MiB); larger bodies get 413.
@@ -159,6 +227,95 @@ func WithLogger(l *slog.Logger) Option {
 			return fmt.Errorf("WithLogger: nil logger")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithRateLimits sets the requests and tokens per minute of every model, replacing the
+// catalogue's (0 means unlimited). WithModelRateLimits wins for its model.
+func WithRateLimits(l RateLimits) Option {
+	return func(c *config) error {
+		if l.RPM < 0 || l.TPM < 0 {
+			return fmt.Errorf("WithRateLimits: limits must not be negative")
+		}
+		c.rateAll = &l
+		return nil
+	}
+}
+
+// WithModelRateLimits sets the limits of one model id (an alias and its snapshot are
+// separate models, each with its own window, as on the real service).
+func WithModelRateLimits(model string, l RateLimits) Option {
+	return func(c *config) error {
+		if l.RPM < 0 || l.TPM < 0 {
+			return fmt.Errorf("WithModelRateLimits: limits must not be negative")
+		}
+		if c.ratePerModel == nil {
+			c.ratePerModel = map[string]RateLimits{}
+		}
+		c.ratePerModel[model] = l
+		return nil
+	}
+}
+
+// WithAccount groups API keys into one account: they share its rate-limit windows, as all
+// keys of an account do on the real service. By default each key is its own account.
+func WithAccount(name string, keys ...string) Option {
+	return func(c *config) error {
+		if name == "" || len(keys) == 0 {
+			return fmt.Errorf("WithAccount: a name and at least one key are required")
+		}
+		if c.accounts == nil {
+			c.accounts = map[string]string{}
+		}
+		for _, k := range keys {
+			if prev, ok := c.accounts[k]; ok && prev != name {
+				return fmt.Errorf("WithAccount: key %s is already in account %q", redactKey(k), prev)
+			}
+			c.accounts[k] = name
+		}
+		return nil
+	}
+}
+
+// WithPerSecondLimits also enforces ⌈RPM/60⌉ requests and ⌈TPM/60⌉ tokens in any one-second
+// span, as the real service does; a request alone in its second always passes the token
+// check.
+func WithPerSecondLimits() Option {
+	return func(c *config) error {
+		c.perSecond = true
+		return nil
+	}
+}
+
+// WithBurstLimits refuses sudden growth with the real Throttling.BurstRate 429: more requests
+// in one second than both ⌈RPM/120⌉ and twice the average rate of the minute before.
+func WithBurstLimits() Option {
+	return func(c *config) error {
+		c.burst = true
+		return nil
+	}
+}
+
+// WithRateLimitHeaders adds Retry-After, retry-after-ms and x-ratelimit-* headers, computed
+// from the state that decides admission. The real service sends none; clients whose retry
+// logic reads them can be tested with this.
+func WithRateLimitHeaders() Option {
+	return func(c *config) error {
+		c.rateHeaders = true
+		return nil
+	}
+}
+
+// WithRateLimitOverride sets RPM and/or TPM of every model, each only when not nil (0 means
+// unlimited); the other keeps each model's own value. It is what the --rpm and --tpm flags
+// do. WithModelRateLimits wins for its model.
+func WithRateLimitOverride(rpm, tpm *int) Option {
+	return func(c *config) error {
+		if (rpm != nil && *rpm < 0) || (tpm != nil && *tpm < 0) {
+			return fmt.Errorf("WithRateLimitOverride: limits must not be negative")
+		}
+		c.rpmAll, c.tpmAll = rpm, tpm
 		return nil
 	}
 }

@@ -27,13 +27,35 @@ type chatRequest struct {
 	TopP            *float64
 	PresencePenalty *float64
 	Stop            []string
+
+	Tools             []toolDef
+	ToolChoice        toolChoice
+	ParallelToolCalls bool
+	ResponseFormat    string // "text" or "json_object"
+	EnableThinking    *bool
+	ThinkingBudget    jsonInt
+
+	// Fixture names the fixture the client asked for with the X-Mock-Fixture header.
+	Fixture string
+
+	// Native shape only: result_format ("text" or "message") and incremental_output.
+	Native       bool
+	ResultFormat string
+	Incremental  bool
 }
 
 // chatMessage is one message of the conversation, with its text content flattened.
 type chatMessage struct {
-	Role    string
-	Content string
-	Partial bool
+	Role       string
+	Content    string
+	Partial    bool
+	ToolCalls  []historyToolCall // assistant messages
+	ToolCallID string            // tool messages
+}
+
+// historyToolCall is a tool call made by the assistant earlier in the conversation.
+type historyToolCall struct {
+	ID, Name, Arguments string
 }
 
 // jsonInt is an integer request parameter. It accepts only JSON numbers with an integral
@@ -152,8 +174,10 @@ func decodeError(body []byte, err error) *Error {
 		if typ.Field == "" {
 			return errBadRequest(fmt.Sprintf("The request body must be a JSON object, not %s.", article(typ.Value)))
 		}
+		// Fields of the embedded parameter struct are named like top-level ones.
+		field := strings.ReplaceAll(typ.Field, "chatParamsWire.", "")
 		return errBadRequest(fmt.Sprintf("Invalid type for '%s': expected %s, but got %s instead.",
-			typ.Field, typeWords(typ.Type), article(typ.Value)))
+			field, typeWords(typ.Type), article(typ.Value)))
 	case errors.Is(err, errTrailingData):
 		return errBadRequest("The request body must hold exactly one JSON object.")
 	default:

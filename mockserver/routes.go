@@ -18,6 +18,15 @@ func (s *Server) routes() *mux.Router {
 		r.HandleFunc(prefix+"/models", s.handleCompatModels).Methods(http.MethodGet)
 	}
 
+	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
+	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
+
+	ctl := r.PathPrefix("/_mock").Subrouter()
+	ctl.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
+	ctl.HandleFunc("/limits", s.handleLimits).Methods(http.MethodGet)
+	ctl.HandleFunc("/clock/advance", s.handleClockAdvance).Methods(http.MethodPost)
+	ctl.HandleFunc("/reset", s.handleReset).Methods(http.MethodPost)
+
 	r.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)
 	return r

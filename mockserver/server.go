@@ -3,26 +3,31 @@ package mockserver
 import (
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/qwenmock/qwenmock/fixtures"
+	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
 	"github.com/qwenmock/qwenmock/mockserver/tokenizer"
 )
 
 // Server is an offline stand-in for the Qwen3-Max API (Model Studio / DashScope). It is an
 // http.Handler and opens no socket: serve it with net/http, httptest, or mount it in a mux.
 type Server struct {
-	cfg     config
-	clock   *offsetClock
-	models  *catalog
-	tok     *tokenizer.Tokenizer
-	router  *mux.Router
-	log     *slog.Logger
-	chunkBy int
+	cfg      config
+	clock    *offsetClock
+	models   *catalog
+	tok      *tokenizer.Tokenizer
+	router   *mux.Router
+	log      *slog.Logger
+	chunkBy  int
+	fixtures *fixtureSet
+	limits   *rateLimits
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -35,6 +40,7 @@ func New(opts ...Option) (*Server, error) {
 		newRequestID: uuid.NewString,
 		streamChunk:  4,
 		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		fallback:     FallbackGenerate,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -48,13 +54,48 @@ func New(opts ...Option) (*Server, error) {
 		}
 		cfg.models = models
 	}
+	var builtin []Fixture
+	if !cfg.noBuiltins {
+		var err error
+		if builtin, err = builtinFixtures(); err != nil {
+			return nil, err
+		}
+	}
+	fixtures, err := newFixtureSet(cfg.fixtures, builtin)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
-		cfg:     cfg,
-		clock:   &offsetClock{base: cfg.clock},
-		models:  newCatalog(cfg.models, cfg.limits),
-		tok:     tokenizer.Default(),
-		log:     cfg.logger,
-		chunkBy: cfg.streamChunk,
+		cfg:      cfg,
+		clock:    &offsetClock{base: cfg.clock},
+		models:   newCatalog(cfg.models, cfg.limits),
+		tok:      tokenizer.Default(),
+		log:      cfg.logger,
+		chunkBy:  cfg.streamChunk,
+		fixtures: fixtures,
+	}
+	s.limits = &rateLimits{
+		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
+		headers:   cfg.rateHeaders,
+		all:       cfg.rateAll,
+		rpmAll:    cfg.rpmAll,
+		tpmAll:    cfg.tpmAll,
+		perModel:  maps.Clone(cfg.ratePerModel),
+		notBefore: map[ratelimit.Key]time.Time{},
+		premature: map[ratelimit.Key]int{},
+		accountOf: maps.Clone(cfg.accounts),
+		catalogued: func(model string) RateLimits {
+			if m, ok := s.models.lookup(model); ok {
+				return RateLimits{RPM: m.RPM, TPM: m.TPM}
+			}
+			return RateLimits{}
+		},
+	}
+	if s.limits.perModel == nil {
+		s.limits.perModel = map[string]RateLimits{}
+	}
+	if cfg.burst {
+		s.limits.limiter.Burst = &ratelimit.BurstRule{}
 	}
 	s.router = s.routes()
 	return s, nil
@@ -79,3 +120,8 @@ func (s *Server) Models() []Model {
 	}
 	return out
 }
+
+// builtinFixtures parses fixtures/replies.yaml once per process.
+var builtinFixtures = sync.OnceValues(func() ([]Fixture, error) {
+	return ParseFixtures("builtin:replies.yaml", fixtures.RepliesYAML)
+})

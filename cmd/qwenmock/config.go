@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/qwenmock/qwenmock/mockserver"
@@ -19,7 +20,39 @@ type settings struct {
 	maxInput      int
 	maxOutput     int
 	maxBodyBytes  int64
+	fixtures      string
+	fallback      string
+	rpm, tpm      optionalInt
+	perSecond     bool
+	burst         bool
+	rateHeaders   bool
 	version       bool
+}
+
+// optionalInt is an integer flag that remembers whether it was given, so that 0 (unlimited)
+// differs from "each model's own".
+type optionalInt struct {
+	set bool
+	v   int
+}
+
+func (o *optionalInt) String() string {
+	if !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optionalInt) Set(s string) error {
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("parse error")
+	}
+	if v < 0 {
+		return errors.New("must not be negative (0 means unlimited)")
+	}
+	o.set, o.v = true, v
+	return nil
 }
 
 // options turns the settings into mockserver options.
@@ -34,7 +67,23 @@ func (s settings) options() []mockserver.Option {
 	if len(s.apiKeys) > 0 {
 		opts = append(opts, mockserver.WithAPIKeys(s.apiKeys...))
 	}
-	return opts
+	if s.fixtures != "" {
+		opts = append(opts, mockserver.WithFixtureFiles(s.fixtures))
+	}
+	if s.rpm.set || s.tpm.set {
+		// One of the two alone keeps the other at each model's own value.
+		opts = append(opts, mockserver.WithRateLimitOverride(optional(s.rpm), optional(s.tpm)))
+	}
+	if s.perSecond {
+		opts = append(opts, mockserver.WithPerSecondLimits())
+	}
+	if s.burst {
+		opts = append(opts, mockserver.WithBurstLimits())
+	}
+	if s.rateHeaders {
+		opts = append(opts, mockserver.WithRateLimitHeaders())
+	}
+	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
 // envName is the environment variable of a flag: QWENMOCK_ and the name in upper case with
@@ -63,6 +112,13 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 	fs.IntVar(&s.maxInput, "max-input-tokens", 0, "override every model's max input tokens (0: each model's own)")
 	fs.IntVar(&s.maxOutput, "max-output-tokens", 0, "override every model's max output tokens (0: each model's own)")
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", mockserver.DefaultMaxBodyBytes, "largest request body; larger ones get 413")
+	fs.StringVar(&s.fixtures, "fixtures", "", "fixture file or directory (YAML or JSON), tried before the built-in fixtures")
+	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
+	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
+	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
+	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
+	fs.BoolVar(&s.burst, "burst-limits", false, "refuse sudden growth with Throttling.BurstRate 429s")
+	fs.BoolVar(&s.rateHeaders, "rate-limit-headers", false, "add Retry-After and x-ratelimit-* headers (the real service sends none)")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: qwenmock [flags]\n\nAn offline stand-in for the Qwen3-Max API (DashScope).\n\nFlags (each also read from the environment variable shown):\n")
@@ -105,6 +161,11 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 			return s, fmt.Errorf("--%s must not be negative", name)
 		}
 	}
+	switch s.fallback {
+	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:
+	default:
+		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
+	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")
 	}
@@ -144,3 +205,10 @@ func (k *keyList) setFromEnv(v string) {
 
 // version is stamped at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+func optional(o optionalInt) *int {
+	if !o.set {
+		return nil
+	}
+	return &o.v
+}

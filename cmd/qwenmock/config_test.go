@@ -17,7 +17,7 @@ func envOf(m map[string]string) func(string) string {
 // TestLoadPrecedence checks flag > environment > default for every setting.
 func TestLoadPrecedence(t *testing.T) {
 	t.Parallel()
-	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes}
+	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes, fallback: "generate"}
 	cases := []struct {
 		name string
 		args []string
@@ -29,13 +29,16 @@ func TestLoadPrecedence(t *testing.T) {
 			"QWENMOCK_ADDR": "0.0.0.0:9000", "QWENMOCK_SEED": "7", "QWENMOCK_API_KEYS": "sk-a, sk-b",
 			"QWENMOCK_CONTEXT_WINDOW": "131072", "QWENMOCK_MAX_INPUT_TOKENS": "100",
 			"QWENMOCK_MAX_OUTPUT_TOKENS": "50", "QWENMOCK_MAX_BODY_BYTES": "1000",
+			"QWENMOCK_FIXTURES": "/f.yaml", "QWENMOCK_FALLBACK": "echo",
 		}, func(s *settings) {
 			s.addr, s.seed, s.apiKeys = "0.0.0.0:9000", 7, []string{"sk-a", "sk-b"}
+			s.fixtures, s.fallback = "/f.yaml", "echo"
 			s.contextWindow, s.maxInput, s.maxOutput, s.maxBodyBytes = 131072, 100, 50, 1000
 		}},
 		{"flags", []string{"--addr", "127.0.0.1:0", "--seed=9", "--api-key", "sk-x", "--api-key", "sk-y",
-			"--context-window", "1000", "--max-input-tokens", "900", "--max-output-tokens", "10", "--max-body-bytes", "2048"}, nil,
+			"--context-window", "1000", "--max-input-tokens", "900", "--max-output-tokens", "10", "--max-body-bytes", "2048", "--fixtures", "dir", "--fallback", "strict"}, nil,
 			func(s *settings) {
+				s.fixtures, s.fallback = "dir", "strict"
 				s.addr, s.seed, s.apiKeys = "127.0.0.1:0", 9, []string{"sk-x", "sk-y"}
 				s.contextWindow, s.maxInput, s.maxOutput, s.maxBodyBytes = 1000, 900, 10, 2048
 			}},
@@ -75,6 +78,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown flag", []string{"--nope"}, nil, "flag provided but not defined: -nope"},
 		{"argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 		{"empty key", []string{"--api-key", ""}, nil, `invalid value "" for flag -api-key: empty key`},
+		{"bad fallback", []string{"--fallback", "guess"}, nil, `--fallback must be generate, echo or strict, not "guess"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

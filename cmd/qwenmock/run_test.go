@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +75,45 @@ func TestRunBadFlag(t *testing.T) {
 	code := run(context.Background(), []string{"--max-body-bytes", "0"}, func(string) string { return "" }, io.Discard, &stderr)
 	if code != 2 || stderr.String() != "qwenmock: --max-body-bytes must be positive\n" {
 		t.Fatalf("code %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestRunBadFixtureFile(t *testing.T) {
+	p := t.TempDir() + "/f.yaml"
+	if err := os.WriteFile(p, []byte("fixtures:\n  - name: a\n    match: {regex: \"(\"}\n    reply: {content: x}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"--fixtures", p}, func(string) string { return "" }, io.Discard, &stderr)
+	want := "qwenmock: " + p + ":3: fixture \"a\": bad regex: error parsing regexp: missing closing ): `(`\n"
+	if code != 2 || stderr.String() != want {
+		t.Fatalf("code %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestRunWithFixtures(t *testing.T) {
+	p := t.TempDir() + "/f.yaml"
+	if err := os.WriteFile(p, []byte("fixtures:\n  - name: a\n    match: {contains: ping}\n    reply: {content: pong}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url, cancel, done := startRun(t, "--fixtures", p, "--fallback", "strict")
+	defer func() { cancel(); <-done }()
+	for _, tc := range []struct {
+		msg    string
+		status int
+		want   string
+	}{{"ping?", 200, `"content":"pong"`}, {"other", 400, `"code":"no_fixture_matched"`}} {
+		req, _ := http.NewRequest(http.MethodPost, url+"/v1/chat/completions",
+			strings.NewReader(`{"model":"qwen3-max","messages":[{"role":"user","content":"`+tc.msg+`"}]}`))
+		req.Header.Set("Authorization", "Bearer sk-test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s: %d %s", tc.msg, resp.StatusCode, body)
+		}
 	}
 }

@@ -1,0 +1,246 @@
+package mockserver
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
+)
+
+// RateLimits are requests and tokens per minute; 0 means unlimited.
+type RateLimits struct {
+	RPM int `json:"rpm"`
+	TPM int `json:"tpm"`
+}
+
+// rateLimits resolves each model's limits and remembers which clients were told to wait.
+// Limits are looked up per request, so changes at run time apply to the next request.
+type rateLimits struct {
+	limiter *ratelimit.Limiter
+	headers bool
+
+	mu       sync.Mutex            // guards all, rpmAll, tpmAll, perModel, notBefore and premature
+	all      *RateLimits           // overrides every model (WithRateLimits, SetRateLimits(""))
+	rpmAll   *int                  // overrides the RPM of every model (--rpm)
+	tpmAll   *int                  // overrides the TPM of every model (--tpm)
+	perModel map[string]RateLimits // overrides one model, wins over all
+	// notBefore is, per scope, when the client that was told to wait (Retry-After) may come
+	// back; a request before it is a premature retry.
+	notBefore  map[ratelimit.Key]time.Time
+	premature  map[ratelimit.Key]int
+	accountOf  map[string]string // API key → account name (WithAccount)
+	catalogued func(model string) RateLimits
+}
+
+// limitsFor returns the limits that apply to a model now.
+func (rl *rateLimits) limitsFor(model string) RateLimits {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if l, ok := rl.perModel[model]; ok {
+		return l
+	}
+	if rl.all != nil {
+		return *rl.all
+	}
+	l := rl.catalogued(model)
+	if rl.rpmAll != nil {
+		l.RPM = *rl.rpmAll
+	}
+	if rl.tpmAll != nil {
+		l.TPM = *rl.tpmAll
+	}
+	return l
+}
+
+// scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
+// belongs to a named account) and the model as the client named it.
+func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if acct, ok := rl.accountOf[apiKey]; ok {
+		return ratelimit.Key{Account: "account:" + acct, Model: model}
+	}
+	return ratelimit.Key{Account: "key:" + apiKey, Model: model}
+}
+
+// admission is the outcome of admitting a call.
+type admission struct {
+	ticket    ratelimit.Ticket
+	admitted  bool
+	premature bool // the client came back before the Retry-After it was given
+}
+
+// admit checks the call against its scope's window (spec/api.md §5). The estimate is the
+// prompt plus the output the request may still produce; settle replaces it by what was
+// used. A refusal is the real 429 for the limit that was hit.
+func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission, *Error) {
+	rl := s.limits
+	key := rl.scopeOf(apiKey, c.modelID)
+	lim := rl.limitsFor(c.modelID)
+	now := s.clock.Now()
+	var adm admission
+
+	rl.mu.Lock()
+	if nb, ok := rl.notBefore[key]; ok {
+		if now.Before(nb) {
+			adm.premature = true
+			rl.premature[key]++
+		} else {
+			delete(rl.notBefore, key)
+		}
+	}
+	rl.mu.Unlock()
+
+	estimate := c.promptTokens + c.maxOutput
+	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
+	if rl.headers {
+		st := rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
+		setRateLimitHeaders(w.Header(), st, denial)
+		if denial != nil && denial.RetryAfter >= 0 {
+			rl.mu.Lock()
+			rl.notBefore[key] = now.Add(denial.RetryAfter)
+			rl.mu.Unlock()
+		}
+	}
+	if denial != nil {
+		switch denial.Kind {
+		case ratelimit.Tokens:
+			return adm, errorOf("rate_limit_tokens")
+		case ratelimit.Burst:
+			return adm, errorOf("burst")
+		default:
+			return adm, errorOf("rate_limit_requests")
+		}
+	}
+	adm.ticket, adm.admitted = ticket, true
+	return adm, nil
+}
+
+// settle records the tokens a call really used: prompt plus what was produced (for a
+// stream, what was sent before it ended or the client went away).
+func (s *Server) settle(adm admission, tokens int) {
+	if adm.admitted {
+		s.limits.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+	}
+}
+
+// setRateLimitHeaders writes Retry-After, retry-after-ms and the x-ratelimit-* headers from
+// the state that decided admission. The real service sends none of them; they exist for
+// clients whose retry logic reads them (WithRateLimitHeaders).
+func setRateLimitHeaders(h http.Header, st ratelimit.ScopeState, denial *ratelimit.Denial) {
+	if st.Limits.RPM > 0 {
+		h.Set("X-Ratelimit-Limit-Requests", strconv.Itoa(st.Limits.RPM))
+		h.Set("X-Ratelimit-Remaining-Requests", strconv.Itoa(st.RemainingRequests))
+		h.Set("X-Ratelimit-Reset-Requests", formatReset(st.ResetRequests))
+	}
+	if st.Limits.TPM > 0 {
+		h.Set("X-Ratelimit-Limit-Tokens", strconv.Itoa(st.Limits.TPM))
+		h.Set("X-Ratelimit-Remaining-Tokens", strconv.Itoa(st.RemainingTokens))
+		h.Set("X-Ratelimit-Reset-Tokens", formatReset(st.ResetTokens))
+	}
+	if denial != nil && denial.RetryAfter >= 0 {
+		ms := int64(math.Ceil(float64(denial.RetryAfter) / float64(time.Millisecond)))
+		h.Set("Retry-After", strconv.FormatInt(max(1, (ms+999)/1000), 10))
+		h.Set("Retry-After-Ms", strconv.FormatInt(max(1, ms), 10))
+	}
+}
+
+// formatReset writes a duration as OpenAI's x-ratelimit-reset-* headers do ("1s", "6m0s",
+// "250ms"), rounded up to the millisecond.
+func formatReset(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	return (d + time.Millisecond - 1).Truncate(time.Millisecond).String()
+}
+
+// LimitState is one scope of GET /_mock/limits and Server.Limits.
+type LimitState struct {
+	Account           string  `json:"account"`
+	Model             string  `json:"model"`
+	RPM               int     `json:"rpm"`
+	TPM               int     `json:"tpm"`
+	Requests          int     `json:"requests"`
+	Tokens            int     `json:"tokens"`
+	RemainingRequests int     `json:"remaining_requests"` // -1 when unlimited
+	RemainingTokens   int     `json:"remaining_tokens"`   // -1 when unlimited
+	ResetRequestsSecs float64 `json:"reset_requests_seconds"`
+	ResetTokensSecs   float64 `json:"reset_tokens_seconds"`
+	PrematureRetries  int     `json:"premature_retries"`
+}
+
+// Limits reports every scope whose window holds requests, sorted by account then model.
+// Keys are shown redacted ("key:sk-…1234"); named accounts by name ("account:team-a").
+func (s *Server) Limits() []LimitState {
+	rl := s.limits
+	now := s.clock.Now()
+	states := rl.limiter.Snapshot(now, func(k ratelimit.Key) ratelimit.Limits {
+		l := rl.limitsFor(k.Model)
+		return ratelimit.Limits{RPM: l.RPM, TPM: l.TPM}
+	})
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	out := make([]LimitState, 0, len(states))
+	for _, st := range states {
+		out = append(out, LimitState{
+			Account: redactAccount(st.Key.Account), Model: st.Key.Model,
+			RPM: st.Limits.RPM, TPM: st.Limits.TPM, Requests: st.Requests, Tokens: st.Tokens,
+			RemainingRequests: st.RemainingRequests, RemainingTokens: st.RemainingTokens,
+			ResetRequestsSecs: st.ResetRequests.Seconds(), ResetTokensSecs: st.ResetTokens.Seconds(),
+			PrematureRetries: rl.premature[st.Key],
+		})
+	}
+	return out
+}
+
+// SetRateLimits changes the limits of one model ("" for every model) at run time; the next
+// request sees them. Limits set for one model win over limits set for every model.
+func (s *Server) SetRateLimits(model string, l RateLimits) error {
+	if l.RPM < 0 || l.TPM < 0 {
+		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
+	}
+	rl := s.limits
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	if model == "" {
+		rl.all = &l
+		return nil
+	}
+	rl.perModel[model] = l
+	return nil
+}
+
+// ResetLimits clears every rate-limit window and the premature-retry records.
+func (s *Server) ResetLimits() {
+	s.limits.limiter.Reset()
+	s.limits.mu.Lock()
+	clear(s.limits.notBefore)
+	clear(s.limits.premature)
+	s.limits.mu.Unlock()
+}
+
+// redactAccount hides all but the last four characters of a raw key.
+func redactAccount(account string) string {
+	key, ok := strings.CutPrefix(account, "key:")
+	if !ok {
+		return account
+	}
+	return "key:" + redactKey(key)
+}
+
+// redactKey shows a key as "sk-…1234": enough to tell keys apart, not enough to use one.
+func redactKey(key string) string {
+	if len(key) <= 8 {
+		return "…" + key[max(0, len(key)-2):]
+	}
+	prefix := ""
+	if len(key) > 3 && key[:3] == "sk-" {
+		prefix = "sk-"
+	}
+	return prefix + "…" + key[len(key)-4:]
+}
