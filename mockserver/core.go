@@ -20,6 +20,11 @@ type call struct {
 	promptTokens int
 	maxOutput    int  // output cap: max_tokens (or the model's max), bounded by the context left
 	thinking     bool // the request runs in thinking mode
+
+	pace     *pacer // simulated latency; nil when there is none
+	fault    *Fault // a fault to inject mid-stream (after fault.AfterChunks events)
+	faultErr *Error // the error it answers with; nil for stream_drop
+	dropped  bool   // the connection is to be dropped
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then
@@ -51,6 +56,14 @@ type result struct {
 	choices          []choiceResult
 	completionTokens int
 	reasoningTokens  int
+	fixture          *Fixture // the fixture that chose the reply, if any
+}
+
+func (r *result) fixtureName() string {
+	if r.fixture == nil {
+		return ""
+	}
+	return r.fixture.Name
 }
 
 func (s *Server) newCall(r *http.Request) *call {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
@@ -31,9 +32,18 @@ type Fixture struct {
 	Replies []FixtureReply `yaml:"replies,omitempty" json:"replies,omitempty"`
 	// Error answers with a catalogue error instead (see ErrorKinds), e.g. "rate_limit_requests".
 	Error string `yaml:"error,omitempty" json:"error,omitempty"`
+	// Latency overrides the server's simulated latency for the replies of this fixture.
+	Latency *FixtureLatency `yaml:"latency,omitempty" json:"latency,omitempty"`
 
-	source string         // "file:line", for messages
-	re     *regexp.Regexp // compiled Match.Regex
+	source  string         // "file:line", for messages
+	re      *regexp.Regexp // compiled Match.Regex
+	latency *Latency       // parsed Latency
+}
+
+// FixtureLatency is a fixture's latency, as Go durations ("200ms", "1.5s").
+type FixtureLatency struct {
+	FirstToken string `yaml:"first_token,omitempty" json:"first_token,omitempty"`
+	PerToken   string `yaml:"per_token,omitempty" json:"per_token,omitempty"`
 }
 
 // FixtureMatch lists the conditions a request must meet; every given condition must hold and
@@ -142,6 +152,24 @@ func (fx *Fixture) compile() error {
 			return &fieldError{".match.regex", fmt.Errorf("bad regex: %v", err)}
 		}
 		fx.re = re
+	}
+	if fx.Latency != nil {
+		l := &Latency{}
+		for _, d := range []struct {
+			text string
+			dst  *time.Duration
+			at   string
+		}{{fx.Latency.FirstToken, &l.FirstToken, ".latency.first_token"}, {fx.Latency.PerToken, &l.PerToken, ".latency.per_token"}} {
+			if d.text == "" {
+				continue
+			}
+			v, err := time.ParseDuration(d.text)
+			if err != nil || v < 0 {
+				return &fieldError{d.at, fmt.Errorf("bad duration %q (use Go durations such as 200ms)", d.text)}
+			}
+			*d.dst = v
+		}
+		fx.latency = l
 	}
 	answers := 0
 	if fx.Reply != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -19,7 +20,7 @@ func newFixtureSet(user, builtin []Fixture) (*fixtureSet, error) {
 	s := &fixtureSet{byName: map[string]*Fixture{}}
 	add := func(group []Fixture, shadowed bool) error {
 		for i := range group {
-			fx := group[i]
+			fx := group[i].clone()
 			if fx.source == "" {
 				fx.source = "option"
 			}
@@ -169,4 +170,25 @@ func errFixture(status int, code, msg string) *Error {
 		NativeCode: "Mock." + code, NativeMessage: msg,
 		CompatCode: code, CompatType: "invalid_request_error", CompatMessage: msg,
 	}
+}
+
+// clone copies a fixture deeply enough that compiling the copy leaves the original (which
+// other servers may share, like the built-in fixtures) untouched.
+func (fx Fixture) clone() Fixture {
+	cloneReply := func(r FixtureReply) FixtureReply {
+		r.ToolCalls = slices.Clone(r.ToolCalls)
+		return r
+	}
+	if fx.Reply != nil {
+		r := cloneReply(*fx.Reply)
+		fx.Reply = &r
+	}
+	if fx.Replies != nil {
+		replies := make([]FixtureReply, len(fx.Replies))
+		for i, r := range fx.Replies {
+			replies[i] = cloneReply(r)
+		}
+		fx.Replies = replies
+	}
+	return fx
 }

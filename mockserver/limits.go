@@ -24,8 +24,7 @@ type rateLimits struct {
 	limiter *ratelimit.Limiter
 	headers bool
 
-	mu       sync.Mutex            // guards all, rpmAll, tpmAll, perModel, notBefore and premature
-	all      *RateLimits           // overrides every model (WithRateLimits, SetRateLimits(""))
+	mu       sync.Mutex            // guards rpmAll, tpmAll, perModel, notBefore, premature and accountOf
 	rpmAll   *int                  // overrides the RPM of every model (--rpm)
 	tpmAll   *int                  // overrides the TPM of every model (--tpm)
 	perModel map[string]RateLimits // overrides one model, wins over all
@@ -43,9 +42,6 @@ func (rl *rateLimits) limitsFor(model string) RateLimits {
 	defer rl.mu.Unlock()
 	if l, ok := rl.perModel[model]; ok {
 		return l
-	}
-	if rl.all != nil {
-		return *rl.all
 	}
 	l := rl.catalogued(model)
 	if rl.rpmAll != nil {
@@ -208,7 +204,7 @@ func (s *Server) SetRateLimits(model string, l RateLimits) error {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if model == "" {
-		rl.all = &l
+		rl.rpmAll, rl.tpmAll = &l.RPM, &l.TPM
 		return nil
 	}
 	rl.perModel[model] = l

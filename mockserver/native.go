@@ -227,10 +227,9 @@ func (a nativeShape) writeResult(w http.ResponseWriter, r *http.Request, c *call
 // event; no [DONE], the connection closes. incremental_output true sends only the new text in
 // each event, false all the text so far. It returns the completion tokens delivered.
 func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, res *result) int {
-	setResponseHeaders(w, c.id, c.start, sseContentType, false)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	st := &compatStream{w: w, rc: http.NewResponseController(w)}
+	st := newSSEWriter(w, c, func(e *Error, seq int) []byte {
+		return nativeFrame(nil, seq, "error", e.Status, nativeErrorBody(e, c.id))
+	})
 	ch := res.choices[0]
 	seq, output, reasoningTokens := 0, 0, 0
 	var allReasoning, allContent strings.Builder
@@ -299,7 +298,7 @@ type nativeStreamBody struct {
 
 // eachChunk calls fn with each chunk of chunkBy tokens and its text, holding back the bytes
 // of a character split across chunks, until the stream fails.
-func (s *Server) eachChunk(st *compatStream, ids []int, fn func(n int, piece string)) {
+func (s *Server) eachChunk(st *sseWriter, ids []int, fn func(n int, piece string)) {
 	var carry []byte
 	pending := 0
 	for start := 0; start < len(ids) && st.err == nil; start += s.chunkBy {
@@ -312,6 +311,10 @@ func (s *Server) eachChunk(st *compatStream, ids []int, fn func(n int, piece str
 		}
 		piece := string(carry[:k])
 		carry = append(carry[:0], carry[k:]...)
+		st.pace(pending)
+		if st.err != nil {
+			return
+		}
 		fn(pending, piece)
 		pending = 0
 	}

@@ -3,6 +3,7 @@ package mockserver
 import (
 	"fmt"
 	"log/slog"
+	"time"
 )
 
 // Option configures a Server. Options are applied in order by New, which fails on the first
@@ -23,14 +24,19 @@ type config struct {
 	noBuiltins   bool
 	fallback     string
 
-	rateAll      *RateLimits
-	rpmAll       *int
-	tpmAll       *int
-	ratePerModel map[string]RateLimits
-	accounts     map[string]string // API key → account
-	perSecond    bool
-	burst        bool
-	rateHeaders  bool
+	rateAll          *RateLimits
+	rpmAll           *int
+	tpmAll           *int
+	ratePerModel     map[string]RateLimits
+	accounts         map[string]string // API key → account
+	perSecond        bool
+	burst            bool
+	rateHeaders      bool
+	journalSize      int
+	journalBodyBytes int
+	latency          Latency
+	faultRate        float64
+	adminToken       string
 }
 
 // Fallbacks: what answers a request that no fixture matches.
@@ -316,6 +322,59 @@ func WithRateLimitOverride(rpm, tpm *int) Option {
 			return fmt.Errorf("WithRateLimitOverride: limits must not be negative")
 		}
 		c.rpmAll, c.tpmAll = rpm, tpm
+		return nil
+	}
+}
+
+// DefaultJournalSize is how many requests the journal keeps (the oldest are dropped).
+const DefaultJournalSize = 1000
+
+// DefaultJournalBodyBytes is how much of each request body the journal keeps.
+const DefaultJournalBodyBytes = 64 << 10
+
+// WithJournal sets how many requests the journal keeps (0 turns it off) and how many bytes of
+// each body it keeps.
+func WithJournal(size, bodyBytes int) Option {
+	return func(c *config) error {
+		if size < 0 || bodyBytes < 0 {
+			return fmt.Errorf("WithJournal: sizes must not be negative")
+		}
+		c.journalSize, c.journalBodyBytes = size, bodyBytes
+		return nil
+	}
+}
+
+// WithLatency simulates the model's speed: the wait before the first token and between
+// tokens (streams), or their total before the body (non-stream), each varied by up to
+// ±jitter (a fraction in [0, 1], seeded per request). Zero by default.
+func WithLatency(firstToken, perToken time.Duration, jitter float64) Option {
+	return func(c *config) error {
+		l := Latency{FirstToken: firstToken, PerToken: perToken, Jitter: jitter}
+		if err := l.validate(); err != nil {
+			return fmt.Errorf("WithLatency: %v", err)
+		}
+		c.latency = l
+		return nil
+	}
+}
+
+// WithFaultRate makes a seeded random fraction of requests (0 to 1) fail with an internal,
+// overloaded, timeout or requests-per-minute error. Which requests fail depends only on the
+// seed and the order of requests.
+func WithFaultRate(rate float64) Option {
+	return func(c *config) error {
+		if !(rate >= 0 && rate <= 1) {
+			return fmt.Errorf("WithFaultRate: %v is not in [0, 1]", rate)
+		}
+		c.faultRate = rate
+		return nil
+	}
+}
+
+// WithAdminToken locks the control API: /_mock/* then needs "Authorization: Bearer <token>".
+func WithAdminToken(token string) Option {
+	return func(c *config) error {
+		c.adminToken = token
 		return nil
 	}
 }

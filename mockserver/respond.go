@@ -37,7 +37,7 @@ func (s *Server) respond(c *call) (*result, *Error) {
 	if fx == nil && s.cfg.fallback == FallbackStrict {
 		return nil, errFixture(400, "no_fixture_matched", s.fixtures.nearMisses(view))
 	}
-	res := &result{choices: make([]choiceResult, n)}
+	res := &result{choices: make([]choiceResult, n), fixture: fx}
 	for i := range n {
 		f := gofakeit.NewFaker(s.replySource(c, i), false)
 		p := s.plan(c, fx, f)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -28,19 +29,25 @@ type Server struct {
 	chunkBy  int
 	fixtures *fixtureSet
 	limits   *rateLimits
+	journal  *journal
+	faults   *faultQueue
+	latency  *latencySetting
+	usage    *usageBook
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
 // invalid option; it never touches the network, the environment or the command line.
 func New(opts ...Option) (*Server, error) {
 	cfg := config{
-		seed:         1,
-		clock:        systemClock{},
-		maxBodyBytes: DefaultMaxBodyBytes,
-		newRequestID: uuid.NewString,
-		streamChunk:  4,
-		logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-		fallback:     FallbackGenerate,
+		seed:             1,
+		clock:            systemClock{},
+		maxBodyBytes:     DefaultMaxBodyBytes,
+		newRequestID:     uuid.NewString,
+		streamChunk:      4,
+		logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+		fallback:         FallbackGenerate,
+		journalSize:      DefaultJournalSize,
+		journalBodyBytes: DefaultJournalBodyBytes,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -77,7 +84,6 @@ func New(opts ...Option) (*Server, error) {
 	s.limits = &rateLimits{
 		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
 		headers:   cfg.rateHeaders,
-		all:       cfg.rateAll,
 		rpmAll:    cfg.rpmAll,
 		tpmAll:    cfg.tpmAll,
 		perModel:  maps.Clone(cfg.ratePerModel),
@@ -91,9 +97,16 @@ func New(opts ...Option) (*Server, error) {
 			return RateLimits{}
 		},
 	}
+	if cfg.rateAll != nil {
+		s.limits.rpmAll, s.limits.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
+	}
 	if s.limits.perModel == nil {
 		s.limits.perModel = map[string]RateLimits{}
 	}
+	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes)
+	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
+	s.latency = &latencySetting{l: cfg.latency}
+	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	if cfg.burst {
 		s.limits.limiter.Burst = &ratelimit.BurstRule{}
 	}

@@ -7,25 +7,33 @@ import (
 
 const sseContentType = "text/event-stream;charset=UTF-8"
 
-// compatStream writes one chat completion as the compatible SSE stream (spec/api.md §3.2).
-// Chunks are built by appending bytes rather than through encoding/json: every chunk shares
-// the same tail (object, usage, created, fingerprint, model, id), which is encoded once.
-type compatStream struct {
-	w    http.ResponseWriter
-	rc   *http.ResponseController
-	tail []byte // `],"object":"chat.completion.chunk","usage":null,...,"id":"chatcmpl-…"}`
-	buf  []byte
-	err  error // first write error: the client went away
+// sseWriter writes the events of one stream, flushing each, and injects a mid-stream fault
+// when the call carries one: after fault.AfterChunks events it writes the shape's error frame
+// (or drops the connection) and stops.
+type sseWriter struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	c        *call
+	frames   int                            // events written
+	errFrame func(e *Error, seq int) []byte // the shape's error frame
+	tail     []byte                         // compat: the common end of every chunk
+	buf      []byte
+	err      error // first failure: the client went away, or a fault ended the stream
+}
+
+func newSSEWriter(w http.ResponseWriter, c *call, errFrame func(e *Error, seq int) []byte) *sseWriter {
+	setResponseHeaders(w, c.id, c.start, sseContentType, false)
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return &sseWriter{w: w, rc: http.NewResponseController(w), c: c, errFrame: errFrame}
 }
 
 // streamCompat returns the completion tokens actually delivered: all of them when the stream
 // ends normally, fewer when the client went away.
 func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, res *result) (sent int) {
-	setResponseHeaders(w, c.id, c.start, sseContentType, false)
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-
-	st := &compatStream{w: w, rc: http.NewResponseController(w)}
+	st := newSSEWriter(w, c, func(e *Error, _ int) []byte {
+		return append(append([]byte("data: "), compatErrorBody(e, c.id)...), "\n\n"...)
+	})
 	st.tail = compatChunkTail(nil, c, "null")
 
 	for _, ch := range res.choices {
@@ -68,7 +76,7 @@ func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, r
 // UTF-8 and the pieces add up to the non-stream text.
 //
 // It returns how many of the tokens reached the client.
-func (s *Server) streamText(st *compatStream, ids []int, head, tail string) (sent int) {
+func (s *Server) streamText(st *sseWriter, ids []int, head, tail string) (sent int) {
 	var carry []byte
 	pending := 0
 	for start := 0; start < len(ids) && st.err == nil; start += s.chunkBy {
@@ -81,6 +89,7 @@ func (s *Server) streamText(st *compatStream, ids []int, head, tail string) (sen
 		}
 		piece := appendJSONString(nil, string(carry[:n]))
 		carry = append(carry[:0], carry[n:]...)
+		st.pace(pending)
 		st.event(head + string(piece) + tail)
 		if st.err == nil {
 			sent, pending = sent+pending, 0
@@ -92,7 +101,7 @@ func (s *Server) streamText(st *compatStream, ids []int, head, tail string) (sen
 // streamToolCall sends one tool call as the real service does (spec/api.md §3.2): a first
 // delta with id, type and name and empty arguments, then argument fragments that repeat
 // "type":"function" with an empty id.
-func (s *Server) streamToolCall(st *compatStream, i int, tc toolCallOut, idx string) int {
+func (s *Server) streamToolCall(st *sseWriter, i int, tc toolCallOut, idx string) int {
 	n := strconv.Itoa(i)
 	st.event(`{"delta":{"content":null,"tool_calls":[{"index":` + n + `,"id":` + string(appendJSONString(nil, tc.ID)) +
 		`,"type":"function","function":{"name":` + string(appendJSONString(nil, tc.Name)) + `,"arguments":""}}]},"finish_reason":null,"index":` + idx + `,"logprobs":null}`)
@@ -117,7 +126,7 @@ func compatChunkTail(dst []byte, c *call, usage string) []byte {
 }
 
 // event writes one chunk whose choices array holds choiceJSON.
-func (st *compatStream) event(choiceJSON string) {
+func (st *sseWriter) event(choiceJSON string) {
 	if st.err != nil {
 		return
 	}
@@ -128,9 +137,17 @@ func (st *compatStream) event(choiceJSON string) {
 	st.write(st.buf)
 }
 
-func (st *compatStream) write(b []byte) {
+func (st *sseWriter) write(b []byte) {
 	if st.err != nil {
 		return
+	}
+	if f := st.c.fault; f != nil && st.frames >= f.AfterChunks {
+		st.err = errInjected
+		if st.c.faultErr == nil {
+			st.c.dropped = true
+			return
+		}
+		b = st.errFrame(st.c.faultErr, st.frames+1)
 	}
 	if _, err := st.w.Write(b); err != nil {
 		st.err = err
@@ -138,5 +155,16 @@ func (st *compatStream) write(b []byte) {
 	}
 	if err := st.rc.Flush(); err != nil {
 		st.err = err
+		return
+	}
+	st.frames++
+}
+
+// pace waits the simulated latency of n tokens before they are sent.
+func (st *sseWriter) pace(n int) {
+	if st.err == nil {
+		if err := st.c.pace.tokens(n); err != nil {
+			st.err = err
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/qwenmock/qwenmock/mockserver"
 )
@@ -26,6 +27,11 @@ type settings struct {
 	perSecond     bool
 	burst         bool
 	rateHeaders   bool
+	firstToken    time.Duration
+	perToken      time.Duration
+	jitter        float64
+	faultRate     float64
+	adminToken    string
 	version       bool
 }
 
@@ -83,6 +89,15 @@ func (s settings) options() []mockserver.Option {
 	if s.rateHeaders {
 		opts = append(opts, mockserver.WithRateLimitHeaders())
 	}
+	if s.firstToken > 0 || s.perToken > 0 {
+		opts = append(opts, mockserver.WithLatency(s.firstToken, s.perToken, s.jitter))
+	}
+	if s.faultRate > 0 {
+		opts = append(opts, mockserver.WithFaultRate(s.faultRate))
+	}
+	if s.adminToken != "" {
+		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
+	}
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -119,6 +134,11 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
 	fs.BoolVar(&s.burst, "burst-limits", false, "refuse sudden growth with Throttling.BurstRate 429s")
 	fs.BoolVar(&s.rateHeaders, "rate-limit-headers", false, "add Retry-After and x-ratelimit-* headers (the real service sends none)")
+	fs.DurationVar(&s.firstToken, "first-token-latency", 0, "simulated time to the first token (Go duration, e.g. 300ms)")
+	fs.DurationVar(&s.perToken, "token-latency", 0, "simulated time between tokens (Go duration, e.g. 20ms)")
+	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
+	fs.Float64Var(&s.faultRate, "fault-rate", 0, "fraction of requests (0 to 1) that get a random injected fault, seeded")
+	fs.StringVar(&s.adminToken, "admin-token", "", "when set, /_mock/* needs Authorization: Bearer <token>")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: qwenmock [flags]\n\nAn offline stand-in for the Qwen3-Max API (DashScope).\n\nFlags (each also read from the environment variable shown):\n")
@@ -160,6 +180,15 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 		if v < 0 {
 			return s, fmt.Errorf("--%s must not be negative", name)
 		}
+	}
+	if s.firstToken < 0 || s.perToken < 0 {
+		return s, errors.New("--first-token-latency and --token-latency must not be negative")
+	}
+	if !(s.jitter >= 0 && s.jitter <= 1) {
+		return s, errors.New("--latency-jitter must be in [0, 1]")
+	}
+	if !(s.faultRate >= 0 && s.faultRate <= 1) {
+		return s, errors.New("--fault-rate must be in [0, 1]")
 	}
 	switch s.fallback {
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:

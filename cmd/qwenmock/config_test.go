@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/qwenmock/qwenmock/mockserver"
 )
@@ -30,7 +31,14 @@ func TestLoadPrecedence(t *testing.T) {
 			"QWENMOCK_CONTEXT_WINDOW": "131072", "QWENMOCK_MAX_INPUT_TOKENS": "100",
 			"QWENMOCK_MAX_OUTPUT_TOKENS": "50", "QWENMOCK_MAX_BODY_BYTES": "1000",
 			"QWENMOCK_FIXTURES": "/f.yaml", "QWENMOCK_FALLBACK": "echo",
+			"QWENMOCK_FIRST_TOKEN_LATENCY": "300ms", "QWENMOCK_TOKEN_LATENCY": "20ms", "QWENMOCK_LATENCY_JITTER": "0.1",
+			"QWENMOCK_FAULT_RATE": "0.05", "QWENMOCK_ADMIN_TOKEN": "adm", "QWENMOCK_RPM": "0", "QWENMOCK_TPM": "5000",
+			"QWENMOCK_PER_SECOND_LIMITS": "true", "QWENMOCK_RATE_LIMIT_HEADERS": "1", "QWENMOCK_BURST_LIMITS": "true",
 		}, func(s *settings) {
+			s.firstToken, s.perToken, s.jitter = 300*time.Millisecond, 20*time.Millisecond, 0.1
+			s.faultRate, s.adminToken = 0.05, "adm"
+			s.rpm, s.tpm = optionalInt{true, 0}, optionalInt{true, 5000}
+			s.perSecond, s.rateHeaders, s.burst = true, true, true
 			s.addr, s.seed, s.apiKeys = "0.0.0.0:9000", 7, []string{"sk-a", "sk-b"}
 			s.fixtures, s.fallback = "/f.yaml", "echo"
 			s.contextWindow, s.maxInput, s.maxOutput, s.maxBodyBytes = 131072, 100, 50, 1000
@@ -79,6 +87,10 @@ func TestLoadErrors(t *testing.T) {
 		{"argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 		{"empty key", []string{"--api-key", ""}, nil, `invalid value "" for flag -api-key: empty key`},
 		{"bad fallback", []string{"--fallback", "guess"}, nil, `--fallback must be generate, echo or strict, not "guess"`},
+		{"negative rpm", []string{"--rpm", "-1"}, nil, `invalid value "-1" for flag -rpm: must not be negative (0 means unlimited)`},
+		{"bad jitter", []string{"--latency-jitter", "2"}, nil, `--latency-jitter must be in [0, 1]`},
+		{"bad fault rate", []string{"--fault-rate", "1.5"}, nil, `--fault-rate must be in [0, 1]`},
+		{"bad latency", []string{"--token-latency", "fast"}, nil, `invalid value "fast" for flag -token-latency: parse error`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,168 @@
+package mockserver
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Transport faults, besides the catalogue errors (ErrorKinds), that a test can inject.
+const (
+	// FaultStreamDrop closes the connection after AfterChunks events, with no error frame.
+	FaultStreamDrop = "stream_drop"
+	// FaultHang never answers: the request waits until the client gives up.
+	FaultHang = "hang"
+	// FaultSlowHeaders waits Delay before the answer's headers, then answers normally.
+	FaultSlowHeaders = "slow_headers"
+)
+
+// DefaultSlowHeadersDelay is the wait of a slow_headers fault that names none.
+const DefaultSlowHeadersDelay = 5 * time.Second
+
+// Fault is an injected failure: a catalogue error by kind (answered before any byte, or, for
+// a stream with AfterChunks > 0, as the shape's error frame after that many events), or a
+// transport fault.
+type Fault struct {
+	Kind string `json:"fault"`
+	// Count is how many requests the queued fault applies to (1 when 0).
+	Count int `json:"count,omitempty"`
+	// Model limits the fault to requests for one model.
+	Model string `json:"model,omitempty"`
+	// AfterChunks is the number of stream events sent before a mid-stream error or drop.
+	AfterChunks int `json:"after_chunks,omitempty"`
+	// DelayMs is the wait of slow_headers, in milliseconds.
+	DelayMs int `json:"delay_ms,omitempty"`
+}
+
+// IsFaultKind reports whether kind names a fault: a catalogue error or a transport fault.
+func IsFaultKind(kind string) bool {
+	switch kind {
+	case FaultStreamDrop, FaultHang, FaultSlowHeaders, "context_length":
+		return true
+	}
+	return IsErrorKind(kind)
+}
+
+func (f Fault) validate() error {
+	if !IsFaultKind(f.Kind) {
+		return fmt.Errorf("unknown fault %q (known: %s, context_length, %s, %s, %s)", f.Kind,
+			strings.Join(ErrorKinds(), ", "), FaultStreamDrop, FaultHang, FaultSlowHeaders)
+	}
+	if f.Count < 0 || f.AfterChunks < 0 || f.DelayMs < 0 {
+		return fmt.Errorf("count, after_chunks and delay_ms must not be negative")
+	}
+	return nil
+}
+
+// faultQueue holds queued faults and the random fault rate.
+type faultQueue struct {
+	mu    sync.Mutex // guards queue, rate, rng
+	queue []Fault    // each with its remaining count
+	rate  float64
+	rng   *rand.Rand // seeded: which requests get a random fault is the same every run
+}
+
+// randomFaultKinds are the bad-day answers --fault-rate draws from.
+var randomFaultKinds = []string{"internal", "overloaded", "timeout", "rate_limit_requests"}
+
+// take returns the fault for a request to model: a queued one first, else a random one
+// with probability rate.
+func (q *faultQueue) take(model string) (Fault, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i := range q.queue {
+		f := &q.queue[i]
+		if f.Model != "" && f.Model != model {
+			continue
+		}
+		out := *f
+		f.Count--
+		if f.Count <= 0 {
+			q.queue = append(q.queue[:i], q.queue[i+1:]...)
+		}
+		return out, true
+	}
+	if q.rate > 0 && q.rng.Float64() < q.rate {
+		return Fault{Kind: randomFaultKinds[q.rng.IntN(len(randomFaultKinds))]}, true
+	}
+	return Fault{}, false
+}
+
+// FailNext makes the next n requests fail with a fault kind: a catalogue error
+// ("rate_limit_requests", "internal", …) or a transport fault ("stream_drop", "hang",
+// "slow_headers"). QueueFault gives the other settings.
+func (s *Server) FailNext(n int, kind string) error {
+	return s.QueueFault(Fault{Kind: kind, Count: n})
+}
+
+// QueueFault queues a fault for the next requests (Count of them, 1 when 0), optionally for
+// one model only. Faults are served in the order queued.
+func (s *Server) QueueFault(f Fault) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if f.Count == 0 {
+		f.Count = 1
+	}
+	s.faults.mu.Lock()
+	s.faults.queue = append(s.faults.queue, f)
+	s.faults.mu.Unlock()
+	return nil
+}
+
+// SetFaultRate makes a seeded random fraction of requests (0 to 1) fail with an internal,
+// overloaded, timeout or requests-per-minute error.
+func (s *Server) SetFaultRate(rate float64) error {
+	if !(rate >= 0 && rate <= 1) {
+		return fmt.Errorf("fault rate %v is not in [0, 1]", rate)
+	}
+	s.faults.mu.Lock()
+	s.faults.rate = rate
+	s.faults.mu.Unlock()
+	return nil
+}
+
+func (s *Server) clearFaults() {
+	s.faults.mu.Lock()
+	s.faults.queue = nil
+	s.faults.mu.Unlock()
+}
+
+// faultFromHeader reads X-Mock-Fault: KIND[; after_chunks=N][; delay_ms=N].
+func faultFromHeader(h string) (Fault, *Error) {
+	parts := strings.Split(h, ";")
+	f := Fault{Kind: strings.TrimSpace(parts[0])}
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		switch {
+		case err != nil:
+			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
+		case k == "after_chunks":
+			f.AfterChunks = n
+		case k == "delay_ms":
+			f.DelayMs = n
+		default:
+			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
+		}
+	}
+	if err := f.validate(); err != nil {
+		return f, errFixture(http.StatusBadRequest, "invalid_fault", "X-Mock-Fault: "+err.Error()+".")
+	}
+	return f, nil
+}
+
+// errorOfFault is the catalogue error a fault answers with, or nil for transport faults.
+func (c *call) errorOfFault(f Fault) *Error {
+	switch f.Kind {
+	case FaultStreamDrop, FaultHang, FaultSlowHeaders:
+		return nil
+	case "context_length":
+		return errContextLength(c.model.MaxInputTokens)
+	}
+	return errorOf(f.Kind)
+}

@@ -1,0 +1,199 @@
+package mockserver
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RequestRecord is one request as the journal keeps it: what came in, what went out, and
+// how the pipeline decided. Keys are redacted; bodies are capped (BodyTruncated says so).
+type RequestRecord struct {
+	Seq              int64     `json:"seq"`
+	RequestID        string    `json:"request_id"`
+	Time             time.Time `json:"time"` // the server's clock when the request arrived
+	Method           string    `json:"method"`
+	Path             string    `json:"path"`
+	Shape            string    `json:"shape"` // "compatible", "native" or "process"
+	Model            string    `json:"model,omitempty"`
+	Key              string    `json:"key,omitempty"`
+	Body             string    `json:"body"`
+	BodyTruncated    bool      `json:"body_truncated,omitempty"`
+	Stream           bool      `json:"stream"`
+	Status           int       `json:"status"`
+	ErrorCode        string    `json:"error_code,omitempty"`
+	PromptTokens     int       `json:"prompt_tokens"`
+	CompletionTokens int       `json:"completion_tokens"`
+	FinishReason     string    `json:"finish_reason,omitempty"`
+	Fixture          string    `json:"fixture,omitempty"`
+	Fault            string    `json:"fault,omitempty"`
+	PrematureRetry   bool      `json:"premature_retry,omitempty"`
+	DurationMs       float64   `json:"duration_ms"` // wall time from arrival to the last byte
+}
+
+// String is a one-line summary, used in assertion failures.
+func (r RequestRecord) String() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "#%d %s %s model=%q status=%d", r.Seq, r.Method, r.Path, r.Model, r.Status)
+	if r.ErrorCode != "" {
+		fmt.Fprintf(&sb, " error=%s", r.ErrorCode)
+	}
+	if r.Status == 200 {
+		fmt.Fprintf(&sb, " tokens=%d+%d finish=%s", r.PromptTokens, r.CompletionTokens, r.FinishReason)
+	}
+	if r.Stream {
+		sb.WriteString(" stream")
+	}
+	if r.Fixture != "" {
+		fmt.Fprintf(&sb, " fixture=%s", r.Fixture)
+	}
+	if r.Fault != "" {
+		fmt.Fprintf(&sb, " fault=%s", r.Fault)
+	}
+	if r.PrematureRetry {
+		sb.WriteString(" premature-retry")
+	}
+	return sb.String()
+}
+
+// RequestFilter selects journal records.
+type RequestFilter func(RequestRecord) bool
+
+// ModelIs selects requests for one model.
+func ModelIs(model string) RequestFilter {
+	return func(r RequestRecord) bool { return r.Model == model }
+}
+
+// PathIs selects requests to one path.
+func PathIs(path string) RequestFilter { return func(r RequestRecord) bool { return r.Path == path } }
+
+// StatusIs selects requests answered with one HTTP status.
+func StatusIs(status int) RequestFilter {
+	return func(r RequestRecord) bool { return r.Status == status }
+}
+
+// ErrorCodeIs selects requests that failed with one error code (the compatible code).
+func ErrorCodeIs(code string) RequestFilter {
+	return func(r RequestRecord) bool { return r.ErrorCode == code }
+}
+
+// journal is a bounded ring of records, oldest first.
+type journal struct {
+	size    int        // capacity of the ring; 0 turns the journal off
+	mu      sync.Mutex // guards ring, next, full, seq
+	ring    []RequestRecord
+	next    int // index of the next write once the ring is full
+	full    bool
+	seq     int64
+	bodyCap int
+}
+
+func newJournal(size, bodyCap int) *journal {
+	return &journal{size: size, ring: make([]RequestRecord, 0, size), bodyCap: bodyCap}
+}
+
+func (j *journal) add(r RequestRecord) {
+	if j.size == 0 {
+		return
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seq++
+	r.Seq = j.seq
+	if len(j.ring) < j.size {
+		j.ring = append(j.ring, r)
+		return
+	}
+	j.ring[j.next] = r
+	j.next = (j.next + 1) % len(j.ring)
+}
+
+func (j *journal) list(filters []RequestFilter) []RequestRecord {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]RequestRecord, 0, len(j.ring))
+	n := len(j.ring)
+	for i := range n {
+		r := j.ring[(j.next+i)%n]
+		if matchAll(r, filters) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (j *journal) clear() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.ring = j.ring[:0]
+	j.next = 0
+}
+
+func matchAll(r RequestRecord, filters []RequestFilter) bool {
+	for _, f := range filters {
+		if f != nil && !f(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// capBody keeps at most n bytes of a body, cut at a character boundary.
+func capBody(body []byte, n int) (string, bool) {
+	if len(body) <= n {
+		return string(body), false
+	}
+	cut := body[:n]
+	return string(cut[:completeUTF8Prefix(cut)]), true
+}
+
+// Requests returns the journal, oldest first, keeping the records every filter accepts.
+func (s *Server) Requests(filters ...RequestFilter) []RequestRecord { return s.journal.list(filters) }
+
+// LastRequest returns the newest record every filter accepts.
+func (s *Server) LastRequest(filters ...RequestFilter) (RequestRecord, bool) {
+	all := s.journal.list(filters)
+	if len(all) == 0 {
+		return RequestRecord{}, false
+	}
+	return all[len(all)-1], true
+}
+
+// ClearRequests empties the journal.
+func (s *Server) ClearRequests() { s.journal.clear() }
+
+// ExpectRequests fails the test unless exactly n recorded requests pass the filters; the
+// failure lists every request received.
+func (ts *TestServer) ExpectRequests(t TestingT, n int, filters ...RequestFilter) []RequestRecord {
+	t.Helper()
+	got := ts.Requests(filters...)
+	if len(got) != n {
+		t.Fatalf("qwenmock: want %d matching requests, got %d; received:\n%s", n, len(got), describe(ts.Requests()))
+	}
+	return got
+}
+
+// ExpectLastRequest fails the test unless some request passes the filters, and returns the
+// newest one.
+func (ts *TestServer) ExpectLastRequest(t TestingT, filters ...RequestFilter) RequestRecord {
+	t.Helper()
+	r, ok := ts.LastRequest(filters...)
+	if !ok {
+		t.Fatalf("qwenmock: no matching request; received:\n%s", describe(ts.Requests()))
+	}
+	return r
+}
+
+func describe(rs []RequestRecord) string {
+	if len(rs) == 0 {
+		return "  (nothing)"
+	}
+	var sb strings.Builder
+	for _, r := range rs {
+		sb.WriteString("  ")
+		sb.WriteString(r.String())
+		sb.WriteByte('\n')
+	}
+	return strings.TrimSuffix(sb.String(), "\n")
+}
