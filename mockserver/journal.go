@@ -81,10 +81,9 @@ func ErrorCodeIs(code string) RequestFilter {
 // journal is a bounded ring of records, oldest first.
 type journal struct {
 	size    int        // capacity of the ring; 0 turns the journal off
-	mu      sync.Mutex // guards ring, next, full, seq
+	mu      sync.Mutex // guards ring, next, seq
 	ring    []RequestRecord
 	next    int // index of the next write once the ring is full
-	full    bool
 	seq     int64
 	bodyCap int
 }
@@ -93,9 +92,10 @@ func newJournal(size, bodyCap int) *journal {
 	return &journal{size: size, ring: make([]RequestRecord, 0, size), bodyCap: bodyCap}
 }
 
-func (j *journal) add(r RequestRecord) {
+// add records r and returns its sequence number (0 when the journal is off).
+func (j *journal) add(r RequestRecord) int64 {
 	if j.size == 0 {
-		return
+		return 0
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -103,10 +103,11 @@ func (j *journal) add(r RequestRecord) {
 	r.Seq = j.seq
 	if len(j.ring) < j.size {
 		j.ring = append(j.ring, r)
-		return
+		return r.Seq
 	}
 	j.ring[j.next] = r
 	j.next = (j.next + 1) % len(j.ring)
+	return r.Seq
 }
 
 func (j *journal) list(filters []RequestFilter) []RequestRecord {

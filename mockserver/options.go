@@ -37,6 +37,7 @@ type config struct {
 	latency          Latency
 	faultRate        float64
 	adminToken       string
+	onRequest        func(RequestRecord)
 }
 
 // Fallbacks: what answers a request that no fixture matches.
@@ -375,6 +376,15 @@ func WithFaultRate(rate float64) Option {
 func WithAdminToken(token string) Option {
 	return func(c *config) error {
 		c.adminToken = token
+		return nil
+	}
+}
+
+// WithRequestLog calls fn with each request's record once it is answered (the same record the
+// journal keeps), for logging. fn runs on the request's goroutine and must be quick.
+func WithRequestLog(fn func(RequestRecord)) Option {
+	return func(c *config) error {
+		c.onRequest = fn
 		return nil
 	}
 }

@@ -34,7 +34,10 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	}
 	defer func() {
 		rec.DurationMs = float64(time.Since(c.start).Microseconds()) / 1000
-		s.journal.add(rec)
+		rec.Seq = s.journal.add(rec)
+		if s.cfg.onRequest != nil {
+			s.cfg.onRequest(rec)
+		}
 		if c.dropped {
 			// stream_drop: end the connection without a proper end of stream.
 			panic(http.ErrAbortHandler)

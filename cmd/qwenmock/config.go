@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,25 +15,30 @@ import (
 
 // settings is the command's configuration after flags and environment.
 type settings struct {
-	addr          string
-	seed          uint64
-	apiKeys       []string
-	contextWindow int
-	maxInput      int
-	maxOutput     int
-	maxBodyBytes  int64
-	fixtures      string
-	fallback      string
-	rpm, tpm      optionalInt
-	perSecond     bool
-	burst         bool
-	rateHeaders   bool
-	firstToken    time.Duration
-	perToken      time.Duration
-	jitter        float64
-	faultRate     float64
-	adminToken    string
-	version       bool
+	addr            string
+	seed            uint64
+	apiKeys         []string
+	contextWindow   int
+	maxInput        int
+	maxOutput       int
+	maxBodyBytes    int64
+	fixtures        string
+	fallback        string
+	rpm, tpm        optionalInt
+	perSecond       bool
+	burst           bool
+	rateHeaders     bool
+	firstToken      time.Duration
+	perToken        time.Duration
+	jitter          float64
+	faultRate       float64
+	adminToken      string
+	logFormat       string
+	shutdownTimeout time.Duration
+	configPath      string
+	fileOpts        []mockserver.Option // what only the config file can say
+	startFaults     []faultEntry        // faults queued at start (config file)
+	version         bool
 }
 
 // optionalInt is an integer flag that remembers whether it was given, so that 0 (unlimited)
@@ -63,13 +69,14 @@ func (o *optionalInt) Set(s string) error {
 
 // options turns the settings into mockserver options.
 func (s settings) options() []mockserver.Option {
-	opts := []mockserver.Option{
+	opts := append([]mockserver.Option{}, s.fileOpts...)
+	opts = append(opts, []mockserver.Option{
 		mockserver.WithSeed(s.seed),
 		mockserver.WithContextWindow(s.contextWindow),
 		mockserver.WithMaxInputTokens(s.maxInput),
 		mockserver.WithMaxOutputTokens(s.maxOutput),
 		mockserver.WithMaxBodyBytes(s.maxBodyBytes),
-	}
+	}...)
 	if len(s.apiKeys) > 0 {
 		opts = append(opts, mockserver.WithAPIKeys(s.apiKeys...))
 	}
@@ -113,9 +120,10 @@ func envName(flagName string) string {
 // errHelp is returned by load when -h or --help was asked for; usage is already printed.
 var errHelp = flag.ErrHelp
 
-// load parses the command line and the environment, a pure function of its arguments:
-// a flag wins over its environment variable, which wins over the default.
-func load(args []string, getenv func(string) string, usageOut io.Writer) (settings, error) {
+// load parses the command line, the environment and the config file, a pure function of its
+// arguments: a flag wins over its environment variable, which wins over the file, which wins
+// over the default.
+func load(args []string, getenv func(string) string, readFile func(string) ([]byte, error), usageOut io.Writer) (settings, error) {
 	s := settings{}
 	fs := flag.NewFlagSet("qwenmock", flag.ContinueOnError)
 	fs.SetOutput(usageOut)
@@ -139,6 +147,9 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
 	fs.Float64Var(&s.faultRate, "fault-rate", 0, "fraction of requests (0 to 1) that get a random injected fault, seeded")
 	fs.StringVar(&s.adminToken, "admin-token", "", "when set, /_mock/* needs Authorization: Bearer <token>")
+	fs.StringVar(&s.logFormat, "log-format", "text", "request log format: text or json")
+	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may finish")
+	fs.StringVar(&s.configPath, "config", "", "YAML config file: every flag by its name with underscores, plus models, accounts, inline_fixtures and faults")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: qwenmock [flags]\n\nAn offline stand-in for the Qwen3-Max API (DashScope).\n\nFlags (each also read from the environment variable shown):\n")
@@ -151,7 +162,38 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 		})
 	}
 
-	// Environment first, so that flags parsed afterwards override it.
+	// The config file first, then the environment, then the flags, each overriding the last.
+	if path := configPathOf(args, getenv); path != "" {
+		data, err := readFile(path)
+		if err != nil {
+			return s, fmt.Errorf("config: %w", err)
+		}
+		fc, err := parseFileConfig(path, data)
+		if err != nil {
+			return s, err
+		}
+		for name, v := range fc.flagValues() {
+			if err := fs.Lookup(name).Value.Set(v); err != nil {
+				key, ok := fileKeys[name]
+				if !ok {
+					key = strings.ReplaceAll(name, "-", "_")
+				}
+				return s, fmt.Errorf("%s: %s: %q: %v", path, key, v, err)
+			}
+		}
+		if len(fc.APIKeys) > 0 {
+			keys.setList(fc.APIKeys)
+		}
+		if s.fileOpts, err = fc.fileOptions(filepath.Dir(path)); err != nil {
+			return s, fmt.Errorf("%s: %v", path, err)
+		}
+		for _, f := range fc.Faults {
+			if !mockserver.IsFaultKind(f.Fault) {
+				return s, fmt.Errorf("%s: faults: unknown fault %q", path, f.Fault)
+			}
+		}
+		s.startFaults = fc.Faults
+	}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		v := getenv(envName(f.Name))
@@ -159,8 +201,11 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 			return
 		}
 		if f.Name == "api-key" {
-			keys.setFromEnv(v)
+			keys.setList(strings.Split(v, ","))
 			return
+		}
+		if f.Name == "config" {
+			return // read above
 		}
 		if err := f.Value.Set(v); err != nil {
 			envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
@@ -189,6 +234,12 @@ func load(args []string, getenv func(string) string, usageOut io.Writer) (settin
 	}
 	if !(s.faultRate >= 0 && s.faultRate <= 1) {
 		return s, errors.New("--fault-rate must be in [0, 1]")
+	}
+	if s.logFormat != "text" && s.logFormat != "json" {
+		return s, fmt.Errorf("--log-format must be text or json, not %q", s.logFormat)
+	}
+	if s.shutdownTimeout < 0 {
+		return s, errors.New("--shutdown-timeout must not be negative")
 	}
 	switch s.fallback {
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:
@@ -222,9 +273,11 @@ func (k *keyList) Set(v string) error {
 	return nil
 }
 
-func (k *keyList) setFromEnv(v string) {
+// setList sets keys from the config file or the environment; keys given as flags replace
+// them.
+func (k *keyList) setList(list []string) {
 	k.keys = nil
-	for _, key := range strings.Split(v, ",") {
+	for _, key := range list {
 		if key = strings.TrimSpace(key); key != "" {
 			k.keys = append(k.keys, key)
 		}
@@ -240,4 +293,22 @@ func optional(o optionalInt) *int {
 		return nil
 	}
 	return &o.v
+}
+
+// configPathOf finds --config among the arguments, else QWENMOCK_CONFIG.
+func configPathOf(args []string, getenv func(string) string) string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		for _, name := range []string{"--config", "-config"} {
+			if a == name && i+1 < len(args) {
+				return args[i+1]
+			}
+			if v, ok := strings.CutPrefix(a, name+"="); ok {
+				return v
+			}
+		}
+	}
+	return getenv("QWENMOCK_CONFIG")
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"io/fs"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +20,8 @@ func envOf(m map[string]string) func(string) string {
 // TestLoadPrecedence checks flag > environment > default for every setting.
 func TestLoadPrecedence(t *testing.T) {
 	t.Parallel()
-	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes, fallback: "generate"}
+	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes, fallback: "generate",
+		logFormat: "text", shutdownTimeout: 10 * time.Second}
 	cases := []struct {
 		name string
 		args []string
@@ -58,7 +61,7 @@ func TestLoadPrecedence(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := load(tc.args, envOf(tc.env), io.Discard)
+			got, err := load(tc.args, envOf(tc.env), noFiles, io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -87,6 +90,8 @@ func TestLoadErrors(t *testing.T) {
 		{"argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 		{"empty key", []string{"--api-key", ""}, nil, `invalid value "" for flag -api-key: empty key`},
 		{"bad fallback", []string{"--fallback", "guess"}, nil, `--fallback must be generate, echo or strict, not "guess"`},
+		{"bad log format", []string{"--log-format", "xml"}, nil, `--log-format must be text or json, not "xml"`},
+		{"missing config", []string{"--config", "/nope.yaml"}, nil, `config: open /nope.yaml: file does not exist`},
 		{"negative rpm", []string{"--rpm", "-1"}, nil, `invalid value "-1" for flag -rpm: must not be negative (0 means unlimited)`},
 		{"bad jitter", []string{"--latency-jitter", "2"}, nil, `--latency-jitter must be in [0, 1]`},
 		{"bad fault rate", []string{"--fault-rate", "1.5"}, nil, `--fault-rate must be in [0, 1]`},
@@ -95,13 +100,103 @@ func TestLoadErrors(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := load(tc.args, envOf(tc.env), io.Discard)
+			_, err := load(tc.args, envOf(tc.env), noFiles, io.Discard)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
 		})
 	}
-	if _, err := load([]string{"-h"}, envOf(nil), io.Discard); !errors.Is(err, flag.ErrHelp) {
+	if _, err := load([]string{"-h"}, envOf(nil), noFiles, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
+	}
+}
+
+func noFiles(name string) ([]byte, error) {
+	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+func filesOf(files map[string]string) func(string) ([]byte, error) {
+	return func(name string) ([]byte, error) {
+		if data, ok := files[name]; ok {
+			return []byte(data), nil
+		}
+		return noFiles(name)
+	}
+}
+
+const testConfig = `
+addr: 0.0.0.0:9999
+seed: 5
+api_keys: [sk-file]
+rpm: 100
+tpm: 100000
+fallback: echo
+latency: {first_token: 1s, per_token: 5ms, jitter: 0.5}
+fault_rate: 0.25
+log_format: json
+shutdown_timeout: 3s
+accounts:
+  team: [sk-a, sk-b]
+models:
+  - id: qwen3-max
+    context_window: 131072
+    rpm: 500
+  - id: my-model
+    context_window: 8192
+    max_input_tokens: 6144
+    max_output_tokens: 2048
+    rpm: 10
+    tpm: 10000
+inline_fixtures:
+  - name: hello
+    match: {contains: hello}
+    reply: {content: "Hi from the config file."}
+faults:
+  - {fault: internal, count: 2}
+`
+
+// TestLoadConfigFilePrecedence: flag > env > file > default, field by field.
+func TestLoadConfigFilePrecedence(t *testing.T) {
+	t.Parallel()
+	files := filesOf(map[string]string{"/etc/qwenmock.yaml": testConfig})
+	s, err := load([]string{"--config", "/etc/qwenmock.yaml"}, envOf(nil), files, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.addr != "0.0.0.0:9999" || s.seed != 5 || !reflect.DeepEqual(s.apiKeys, []string{"sk-file"}) || s.rpm != (optionalInt{true, 100}) ||
+		s.tpm != (optionalInt{true, 100000}) || s.fallback != "echo" || s.firstToken != time.Second || s.perToken != 5*time.Millisecond ||
+		s.jitter != 0.5 || s.faultRate != 0.25 || s.logFormat != "json" || s.shutdownTimeout != 3*time.Second ||
+		len(s.fileOpts) != 3 || len(s.startFaults) != 1 {
+		t.Fatalf("from the file: %+v", s)
+	}
+	// The environment beats the file; flags beat both. The path may come from the env too.
+	env := envOf(map[string]string{"QWENMOCK_CONFIG": "/etc/qwenmock.yaml", "QWENMOCK_SEED": "6", "QWENMOCK_API_KEYS": "sk-env", "QWENMOCK_RPM": "7"})
+	s, err = load([]string{"--rpm", "8", "--api-key", "sk-flag"}, env, files, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.seed != 6 || s.rpm != (optionalInt{true, 8}) || !reflect.DeepEqual(s.apiKeys, []string{"sk-flag"}) || s.addr != "0.0.0.0:9999" {
+		t.Fatalf("precedence: %+v", s)
+	}
+	s, err = load(nil, env, files, io.Discard)
+	if err != nil || !reflect.DeepEqual(s.apiKeys, []string{"sk-env"}) || s.rpm != (optionalInt{true, 7}) {
+		t.Fatalf("env over file: %+v %v", s, err)
+	}
+}
+
+func TestLoadConfigFileErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ file, want string }{
+		{"seed: 1\nrpn: 5\n", `c.yaml: [2:1] unknown field "rpn"`},
+		{"seed: many\n", "c.yaml: [1:7] cannot unmarshal string into Go struct field"},
+		{"latency: {first_token: soon}\n", `c.yaml: latency.first_token: "soon": parse error`},
+		{"faults: [{fault: gremlins}]\n", `c.yaml: faults: unknown fault "gremlins"`},
+		{"models: [{context_window: 5}]\n", "c.yaml: config: a model without an id"},
+	}
+	for _, tc := range cases {
+		_, err := load([]string{"--config=c.yaml"}, envOf(nil), filesOf(map[string]string{"c.yaml": tc.file}), io.Discard)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: %v\nwant prefix %s", tc.file, err, tc.want)
+		}
 	}
 }

@@ -8,17 +8,19 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/qwenmock/qwenmock/mockserver"
 )
 
-// shutdownGrace bounds how long in-flight requests and streams may run after a signal.
-const shutdownGrace = 10 * time.Second
-
 // run is the whole command: it returns the process exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	s, err := load(args, getenv, stderr)
+	check := len(args) > 0 && args[0] == "healthcheck"
+	if check {
+		args = args[1:]
+	}
+	s, err := load(args, getenv, os.ReadFile, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -30,10 +32,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "qwenmock %s\n", version)
 		return 0
 	}
-	srv, err := mockserver.New(s.options()...)
+	if check {
+		return healthcheck(ctx, s, stderr)
+	}
+	logger := newLogger(s.logFormat, stderr)
+	srv, err := mockserver.New(append(s.options(), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {
+		logRequest(logger, r)
+	}))...)
 	if err != nil {
 		fmt.Fprintf(stderr, "qwenmock: %v\n", err)
 		return 2
+	}
+	for _, f := range s.startFaults {
+		if err := srv.QueueFault(mockserver.Fault{Kind: f.Fault, Count: f.Count, Model: f.Model, AfterChunks: f.AfterChunks, DelayMs: f.DelayMs}); err != nil {
+			fmt.Fprintf(stderr, "qwenmock: %s: faults: %v\n", s.configPath, err)
+			return 2
+		}
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -51,11 +65,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	// Stop accepting; let in-flight requests and streams finish within the bound.
+	logger.Info("shutting down", "timeout", s.shutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.shutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
-		fmt.Fprintf(stderr, "qwenmock: shutdown: %v\n", err)
-		return 1
+		logger.Warn("requests still running at the end of the shutdown timeout were cut", "error", err.Error())
+		_ = hs.Close()
 	}
 	return 0
 }

@@ -117,3 +117,30 @@ func TestRunWithFixtures(t *testing.T) {
 		}
 	}
 }
+
+func TestHealthcheck(t *testing.T) {
+	url, cancel, done := startRun(t, "--admin-token", "adm")
+	defer func() { cancel(); <-done }()
+	addr := strings.TrimPrefix(url, "http://")
+	env := func(k string) string {
+		if k == "QWENMOCK_ADMIN_TOKEN" {
+			return "adm"
+		}
+		return ""
+	}
+	if code := run(context.Background(), []string{"healthcheck", "--addr", addr}, env, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("healthy server: exit %d", code)
+	}
+	var stderr strings.Builder
+	if code := run(context.Background(), []string{"healthcheck", "--addr", addr}, func(string) string { return "" }, io.Discard, &stderr); code != 1 {
+		t.Fatalf("without the admin token: exit %d (%s)", code, stderr.String())
+	}
+	// 0.0.0.0 is checked on loopback.
+	_, port, _ := strings.Cut(addr, ":")
+	if code := run(context.Background(), []string{"healthcheck", "--addr", "0.0.0.0:" + port}, env, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("0.0.0.0: exit %d", code)
+	}
+	if code := run(context.Background(), []string{"healthcheck", "--addr", "127.0.0.1:1"}, env, io.Discard, io.Discard); code != 1 {
+		t.Fatalf("nothing listening: exit %d", code)
+	}
+}
