@@ -295,27 +295,3 @@ type nativeStreamBody struct {
 	Usage     nativeUsage        `json:"usage"`
 	RequestID string             `json:"request_id"`
 }
-
-// eachChunk calls fn with each chunk of chunkBy tokens and its text, holding back the bytes
-// of a character split across chunks, until the stream fails.
-func (s *Server) eachChunk(st *sseWriter, ids []int, fn func(n int, piece string)) {
-	var carry []byte
-	pending := 0
-	for start := 0; start < len(ids) && st.err == nil; start += s.chunkBy {
-		end := min(start+s.chunkBy, len(ids))
-		carry = s.appendTokens(carry, ids[start:end])
-		pending += end - start
-		k := completeUTF8Prefix(carry)
-		if k == 0 {
-			continue
-		}
-		piece := string(carry[:k])
-		carry = append(carry[:0], carry[k:]...)
-		st.pace(pending)
-		if st.err != nil {
-			return
-		}
-		fn(pending, piece)
-		pending = 0
-	}
-}

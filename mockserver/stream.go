@@ -72,30 +72,41 @@ func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, r
 }
 
 // streamText sends the text of ids in chunks of chunkBy tokens, each as head + JSON string +
-// tail. A character split across chunks waits for its last byte, so every piece is valid
-// UTF-8 and the pieces add up to the non-stream text.
-//
-// It returns how many of the tokens reached the client.
+// tail, and returns how many of the tokens reached the client.
 func (s *Server) streamText(st *sseWriter, ids []int, head, tail string) (sent int) {
+	s.eachChunk(st, ids, func(n int, piece string) {
+		st.event(head + string(appendJSONString(nil, piece)) + tail)
+		if st.err == nil {
+			sent += n
+		}
+	})
+	return sent
+}
+
+// eachChunk calls fn with each chunk of chunkBy tokens and its text, after waiting the
+// simulated latency of those tokens, until the stream fails. A character split across chunks
+// waits for its last byte, so every piece is valid UTF-8 and the pieces add up to the
+// non-stream text.
+func (s *Server) eachChunk(st *sseWriter, ids []int, fn func(n int, piece string)) {
 	var carry []byte
 	pending := 0
 	for start := 0; start < len(ids) && st.err == nil; start += s.chunkBy {
 		end := min(start+s.chunkBy, len(ids))
 		carry = s.appendTokens(carry, ids[start:end])
 		pending += end - start
-		n := completeUTF8Prefix(carry)
-		if n == 0 {
+		k := completeUTF8Prefix(carry)
+		if k == 0 {
 			continue
 		}
-		piece := appendJSONString(nil, string(carry[:n]))
-		carry = append(carry[:0], carry[n:]...)
+		piece := string(carry[:k])
+		carry = append(carry[:0], carry[k:]...)
 		st.pace(pending)
-		st.event(head + string(piece) + tail)
-		if st.err == nil {
-			sent, pending = sent+pending, 0
+		if st.err != nil {
+			return
 		}
+		fn(pending, piece)
+		pending = 0
 	}
-	return sent
 }
 
 // streamToolCall sends one tool call as the real service does (spec/api.md §3.2): a first
