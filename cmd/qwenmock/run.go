@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/qwenmock/qwenmock/mockserver"
@@ -57,7 +58,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(stderr, "qwenmock listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stderr, "qwenmock listening on http://%s\n", listeningAddr(s.addr, ln.Addr()))
 
 	select {
 	case err := <-served:
@@ -74,4 +75,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		_ = hs.Close()
 	}
 	return 0
+}
+
+// listeningAddr is the address the listening line shows: the host as asked for (0.0.0.0
+// stays 0.0.0.0, though Go listens on every IPv4 and IPv6 address) and the port really bound
+// (port 0 picks a free one).
+func listeningAddr(asked string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(asked)
+	tcp, ok := bound.(*net.TCPAddr)
+	if err != nil || host == "" || !ok {
+		return bound.String()
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }

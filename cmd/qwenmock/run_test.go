@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -142,5 +143,19 @@ func TestHealthcheck(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"healthcheck", "--addr", "127.0.0.1:1"}, env, io.Discard, io.Discard); code != 1 {
 		t.Fatalf("nothing listening: exit %d", code)
+	}
+}
+
+func TestListeningAddr(t *testing.T) {
+	for _, tc := range []struct{ asked, want string }{
+		{"0.0.0.0:0", "0.0.0.0:4242"},
+		{"127.0.0.1:0", "127.0.0.1:4242"},
+		{"localhost:8080", "localhost:4242"},
+		{":8080", "[::]:4242"},
+		{"[::1]:0", "[::1]:4242"},
+	} {
+		if got := listeningAddr(tc.asked, &net.TCPAddr{IP: net.IPv6unspecified, Port: 4242}); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.asked, got, tc.want)
+		}
 	}
 }

@@ -1,0 +1,244 @@
+// Starts and stops the qwenmock binary for the Node conformance suites (node/ and langchain/).
+// Only Node built-ins: both packages import it by relative path.
+//
+// The binary is $QWENMOCK_BIN when set (run.sh builds it once), else it is built here from the
+// working tree with `go build`, once per test file.
+
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..');
+
+export const MODEL = 'qwen3-max';
+export const KEY = 'sk-conformance';
+
+// The platform fetch, kept so that recordingFetch still works when a test replaces
+// globalThis.fetch with it (clients that have no fetch option).
+const realFetch = globalThis.fetch;
+
+let builtBin;
+
+/** The path of the binary under test. */
+export function mockBin() {
+  if (process.env.QWENMOCK_BIN) return resolve(process.env.QWENMOCK_BIN);
+  if (!builtBin) {
+    const dir = mkdtempSync(join(tmpdir(), 'qwenmock-conformance-'));
+    builtBin = join(dir, 'qwenmock');
+    execFileSync('go', ['build', '-o', builtBin, './cmd/qwenmock'], { cwd: repoRoot, stdio: 'inherit' });
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return builtBin;
+}
+
+/**
+ * Launches qwenmock with --addr 127.0.0.1:0 and flags and waits for its listening line.
+ * Resolves to { url, stderr(), stop() }; rejects with what the process wrote when it exits
+ * first (err.stderr).
+ */
+export function launch(flags = []) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('QWENMOCK_')));
+  const child = spawn(mockBin(), ['--addr', '127.0.0.1:0', ...flags], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let stderr = '';
+  const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  return new Promise((resolveLaunch, rejectLaunch) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      rejectLaunch(Object.assign(new Error(`qwenmock ${flags.join(' ')}: no listening line in 15 s\n${stderr}`), { stderr }));
+    }, 15000);
+    createInterface({ input: child.stderr }).on('line', (line) => {
+      stderr += line + '\n';
+      const m = /^qwenmock listening on (http:\/\/\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolveLaunch({
+          url: m[1],
+          stderr: () => stderr,
+          /** SIGTERM, then the exit code (the process must exit 0). */
+          async stop() {
+            child.kill('SIGTERM');
+            const kill = setTimeout(() => child.kill('SIGKILL'), 15000);
+            const { code, signal } = await exited;
+            clearTimeout(kill);
+            return code ?? signal;
+          },
+        });
+      }
+    });
+    child.on('error', (err) => { clearTimeout(timer); rejectLaunch(err); });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      rejectLaunch(Object.assign(new Error(`qwenmock ${flags.join(' ')} exited (${code ?? signal}) before listening:\n${stderr}`), { stderr }));
+    });
+  });
+}
+
+/**
+ * Starts a mock for one test (node:test TestContext) and stops it when the test ends,
+ * failing the test when the process does not exit 0. Resolves to the base URL.
+ */
+export async function startMock(t, flags = []) {
+  const p = await launch(flags);
+  t.after(async () => {
+    const code = await p.stop();
+    if (code !== 0) throw new Error(`qwenmock exited ${code} after SIGTERM:\n${p.stderr()}`);
+  });
+  return p.url;
+}
+
+export const compatBase = (url) => `${url}/compatible-mode/v1`;
+
+let rateLimitProbe;
+
+/**
+ * Whether the binary has rate limits (--rpm, --tpm, --rate-limit-headers) and the control
+ * API's clock. Resolves to a skip reason, or '' when everything is there.
+ */
+export function rateLimitSupport({ clock = false } = {}) {
+  rateLimitProbe ??= (async () => {
+    let p;
+    try {
+      p = await launch(['--rpm', '1', '--tpm', '1000000', '--rate-limit-headers']);
+    } catch (err) {
+      const line = (err.stderr ?? err.message).split('\n').find((l) => l.includes('flag provided but not defined'));
+      return { missing: line ? `rate limits not built yet: ${line.replace(/^qwenmock: /, '')}` : `rate-limit probe failed: ${err.message}` };
+    }
+    try {
+      const res = await realFetch(`${p.url}/_mock/clock/advance`, { method: 'POST', body: '{"seconds":0}' });
+      await res.arrayBuffer();
+      return { noClock: res.status === 200 ? '' : 'control API clock (POST /_mock/clock/advance) not served yet' };
+    } finally {
+      await p.stop();
+    }
+  })();
+  return rateLimitProbe.then((r) => r.missing || (clock && r.noClock) || '');
+}
+
+export async function advanceClock(url, seconds) {
+  const res = await realFetch(`${url}/_mock/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds }) });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`advance the clock: ${res.status} ${text}`);
+}
+
+/**
+ * A fetch that records every exchange (request body, status, headers and the full response
+ * text, read from a clone) and can add top-level fields to JSON request bodies.
+ */
+export function recordingFetch({ addFields } = {}) {
+  const exchanges = [];
+  const f = async (input, init = {}) => {
+    let body = init.body;
+    if (addFields && typeof body === 'string') {
+      body = JSON.stringify({ ...JSON.parse(body), ...addFields });
+      init = { ...init, body };
+    }
+    const url = typeof input === 'string' ? input : input.url ?? String(input);
+    const res = await realFetch(input, init);
+    const ex = { url, reqBody: typeof body === 'string' ? body : undefined, status: res.status, headers: res.headers };
+    ex.text = res.clone().text();
+    exchanges.push(ex);
+    return res;
+  };
+  f.exchanges = exchanges;
+  f.last = () => exchanges[exchanges.length - 1];
+  f.chat = () => exchanges.filter((e) => /\/chat\/completions$/.test(e.url));
+  return f;
+}
+
+/** Splits a compat SSE body into data payloads, checking the framing clients rely on. */
+export function sseData(body) {
+  if (!body.endsWith('data: [DONE]\n\n')) throw new Error(`stream does not end with "data: [DONE]\\n\\n": ${JSON.stringify(body.slice(-80))}`);
+  return body.slice(0, -2).split('\n\n').map((ev) => {
+    if (!ev.startsWith('data: ') || ev.includes('\n')) throw new Error(`event is not one data: line and a blank line: ${JSON.stringify(ev)}`);
+    return ev.slice(6);
+  });
+}
+
+/**
+ * Checks a compat stream body: one id on every chunk, "usage":null until the usage chunk,
+ * and with wantUsage a last chunk with "choices":[] and the usage. Returns the chunks.
+ */
+export function checkChunks(body, wantUsage) {
+  const data = sseData(body);
+  if (data.pop() !== '[DONE]') throw new Error('no [DONE]');
+  const chunks = data.map((d) => JSON.parse(d));
+  chunks.forEach((c, i) => {
+    if (c.id !== chunks[0].id || !c.id.startsWith('chatcmpl-')) throw new Error(`chunk ${i} id ${c.id}, first ${chunks[0].id}`);
+    if (c.object !== 'chat.completion.chunk' || c.created !== chunks[0].created || c.model !== chunks[0].model) {
+      throw new Error(`chunk ${i}: object ${c.object} created ${c.created} model ${c.model}, first chunk ${chunks[0].created} ${chunks[0].model}`);
+    }
+    const isUsage = wantUsage && i === chunks.length - 1;
+    if (!isUsage && c.usage !== null) throw new Error(`chunk ${i}: usage ${JSON.stringify(c.usage)} before the usage chunk`);
+  });
+  if (wantUsage) {
+    const last = chunks[chunks.length - 1];
+    if (!Array.isArray(last.choices) || last.choices.length !== 0 || !last.usage) {
+      throw new Error(`usage chunk ${JSON.stringify(last)}: want "choices":[] and a usage object`);
+    }
+  }
+  return chunks;
+}
+
+/** Parses the compat error envelope of a body (plain JSON or one SSE data line). */
+export function errorEnvelope(text) {
+  const json = text.trim().replace(/^data: /, '');
+  const env = JSON.parse(json);
+  if (typeof env?.error?.message !== 'string' || typeof env.error.code !== 'string') {
+    throw new Error(`not the compat envelope with string message and code: ${text}`);
+  }
+  return env;
+}
+
+export const fixturesYAML = `fixtures:
+  - name: conformance-weather
+    match:
+      contains: weather in Hangzhou
+      tools: true
+    replies:
+      - tool_calls:
+          - name: get_weather
+            arguments: {city: Hangzhou, unit: celsius}
+      - content: "It is sunny in Hangzhou, 24 °C."
+  - name: conformance-prime
+    match:
+      contains: "Is 17 prime"
+    reply:
+      content: "Yes, 17 is prime."
+      reasoning: "17 is not divisible by 2, 3 or any prime up to its square root, so it is prime."
+`;
+
+export const WEATHER_QUESTION = 'What is the weather in Hangzhou?';
+export const WEATHER_ARGS = '{"city": "Hangzhou", "unit": "celsius"}';
+export const WEATHER_RESULT = '{"condition": "sunny", "celsius": 24}';
+export const WEATHER_ANSWER = 'It is sunny in Hangzhou, 24 °C.';
+export const PRIME_QUESTION = 'Is 17 prime?';
+export const PRIME_ANSWER = 'Yes, 17 is prime.';
+export const PRIME_REASONING = '17 is not divisible by 2, 3 or any prime up to its square root, so it is prime.';
+export const JSON_QUESTION = 'List three colours as JSON.';
+export const WEATHER_SCHEMA = {
+  type: 'object',
+  properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+  required: ['city', 'unit'],
+};
+export const LONG_PROMPT = 'word '.repeat(200);
+export const CONTEXT_MESSAGE = '<400> InternalError.Algo.InvalidParameter: Range of input length should be [1, 100]';
+export const WRONG_KEY_MESSAGE = 'Incorrect API key provided. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#apikey-error';
+export const JSON_WORD_MESSAGE = "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
+export const RPM_MESSAGE = 'You have exceeded your current request limit. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#rate-limit';
+export const TPM_MESSAGE = 'You exceeded your current quota, please check your plan and billing details. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#token-limit';
+/** Admits one "hi" request cut at 5 tokens (9 + 5 tokens) and refuses a second in the minute. */
+export const TPM_LIMIT = '20';
+
+/** Writes the fixtures into a temporary file, removed when the process exits. */
+export async function fixtureFile() {
+  const { writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'qwenmock-fixtures-'));
+  const path = join(dir, 'fixtures.yaml');
+  writeFileSync(path, fixturesYAML);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return path;
+}

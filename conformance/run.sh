@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Real-client conformance, Node side: installs the two Node packages (npm ci), builds the
+# qwenmock binary from this tree once, and runs `node --test` in conformance/node (OpenAI Node
+# SDK, Vercel AI SDK) and conformance/langchain (LangChain JS) with QWENMOCK_BIN pointing at it.
+# The Go clients (openai-go, go-openai, langchaingo) run with the root `go test ./...`.
+#
+# Prints one summary line per suite (and the failures in full); exits non-zero on any failure.
+# Needs Go, Node 20+ and npm; the network only for npm ci.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+export PATH="$PATH:/usr/local/go/bin"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "conformance: building qwenmock"
+if ! (cd "$root" && go build -o "$work/qwenmock" ./cmd/qwenmock); then
+  echo "conformance: FAIL: go build ./cmd/qwenmock"
+  exit 1
+fi
+export QWENMOCK_BIN="$work/qwenmock"
+
+status=0
+for suite in node langchain; do
+  dir="$here/$suite"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >"$work/$suite-npm.log" 2>&1; then
+    echo "conformance/$suite: FAIL: npm ci"
+    cat "$work/$suite-npm.log"
+    status=1
+    continue
+  fi
+  start=$SECONDS
+  (cd "$dir" && node --test --test-reporter=tap --test-timeout=120000) >"$work/$suite.tap" 2>&1
+  rc=$?
+  count() { sed -n "s/^# $1 \([0-9]*\)$/\1/p" "$work/$suite.tap" | tail -1; }
+  pass=$(count pass) fail=$(count fail) skipped=$(count skipped) cancelled=$(count cancelled)
+  printf 'conformance/%s: %s passed, %s failed, %s skipped, %s cancelled (%ds)\n' \
+    "$suite" "${pass:-?}" "${fail:-?}" "${skipped:-?}" "${cancelled:-?}" $((SECONDS - start))
+  grep -E '^ *ok .* # SKIP' "$work/$suite.tap" | sed -E 's/^ *ok [0-9]+ - /  skipped: /'
+  if [ "$rc" -ne 0 ] || [ "${fail:-1}" != 0 ] || [ "${cancelled:-1}" != 0 ]; then
+    status=1
+    echo "--- conformance/$suite output (node --test exit $rc) ---"
+    cat "$work/$suite.tap"
+  fi
+done
+
+if [ "$status" -eq 0 ]; then
+  echo "conformance: PASS"
+else
+  echo "conformance: FAIL"
+fi
+exit "$status"
