@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"strings"
+	"sync"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
@@ -28,15 +29,34 @@ func generateReasoning(f *gofakeit.Faker) string {
 }
 
 func paragraphs(f *gofakeit.Faker, n int) string {
+	pool := sentencePool()
 	var sb strings.Builder
 	for p := range n {
 		if p > 0 {
 			sb.WriteString("\n\n")
 		}
-		sb.WriteString(f.Paragraph())
+		for i := range 2 + f.IntN(4) { // two to five sentences, as gofakeit's Paragraph
+			if i > 0 {
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(pool[f.IntN(len(pool))])
+		}
 	}
 	return sb.String()
 }
+
+// sentencePool is a fixed set of gofakeit sentences, made once per process from a constant
+// seed. Replies pick from it with their own seeded Faker, so they stay a pure function of
+// (seed, request); building sentences from gofakeit's templates on every request cost about a
+// third of the handler's time.
+var sentencePool = sync.OnceValue(func() []string {
+	f := gofakeit.NewFaker(rand.NewPCG(0x5eed, 0x9e3779b97f4a7c15), false)
+	pool := make([]string, 4096)
+	for i := range pool {
+		pool[i] = f.Sentence()
+	}
+	return pool
+})
 
 // generateJSONObject writes the content of a JSON-mode reply: a small object with a few
 // typical fields, formatted as the model writes JSON.
