@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
@@ -113,10 +115,10 @@ func BenchmarkCount(b *testing.B) {
 			}
 		})
 		b.Run(in.name+"/tiktoken-go-qwen-naive", func(b *testing.B) {
-			tk := Default()
+			ref := reference()
 			b.SetBytes(int64(len(in.text)))
 			for b.Loop() {
-				tk.tk.EncodeOrdinary(in.text)
+				ref.EncodeOrdinary(in.text)
 			}
 		})
 		b.Run(in.name+"/tiktoken-go-cl100k", func(b *testing.B) {
@@ -128,27 +130,60 @@ func BenchmarkCount(b *testing.B) {
 	}
 }
 
-// BenchmarkSingleWord is the worst case: a 1 MB prompt that is one piece (or, for
-// digits, a million one-character pieces).
-func BenchmarkSingleWord(b *testing.B) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	random := func(alphabet string) string {
-		runes := []rune(alphabet)
-		var sb strings.Builder
-		for sb.Len() < benchSize {
-			sb.WriteRune(runes[rng.IntN(len(runes))])
+// randomWord returns n bytes (fewer if the last rune would not fit) of runes drawn
+// from alphabet, deterministically and fast enough for 32 MB inputs.
+func randomWord(alphabet string, n int, seed uint64) string {
+	runes := []rune(alphabet)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, 0, n)
+	for {
+		x := rng.Uint64()
+		for range 4 {
+			r := runes[int(x&0xffff)%len(runes)]
+			if len(b)+utf8.RuneLen(r) > n {
+				return string(b)
+			}
+			b = utf8.AppendRune(b, r)
+			x >>= 16
 		}
-		return sb.String()
 	}
+}
+
+// wordInputs returns single-word (one pre-tokenizer piece) inputs of n bytes: the
+// worst cases. With long, the inputs made of long vocabulary tokens are included:
+// they take the most bytes per token, so a limit stops them last.
+func wordInputs(tk *Tokenizer, n int, long bool) []struct{ name, text string } {
 	inputs := []struct{ name, text string }{
-		{"letters", random("abcdefghijklmnopqrstuvwxyz")},
-		{"aaaa", strings.Repeat("a", benchSize)},
-		{"digits", random("0123456789")},
-		{"spaces", strings.Repeat(" ", benchSize)},
-		{"whitespace", random(" \t\n")},
-		{"punctuation", random("!@#$%^&*()-=+[]{};:,./?~`|")},
-		{"cjk", random("的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生")},
+		{"letters", randomWord("abcdefghijklmnopqrstuvwxyz", n, 3)},
+		{"aaaa", strings.Repeat("a", n)},
+		{"spaces", strings.Repeat(" ", n)},
+		{"punctuation", randomWord("!@#$%^&*()-=+[]{};:,./?~`|", n, 4)},
+		{"cjk", randomWord("的一是不了人我在有他这为之大来以个中上们到说国和地也子时道出而要于就下得可你年生", n, 5)},
 	}
+	if long {
+		rng := rand.New(rand.NewPCG(6, 6))
+		for _, c := range []struct {
+			name     string
+			cls      uint8
+			minBytes int
+		}{{"letter-tokens", clsLetter, 8}, {"punctuation-tokens", clsOther, 16}, {"space-tokens", clsSpace, 16}} {
+			text := vocabPieces(rng, c.cls, c.minBytes, n)
+			for len(text) > n || !utf8.ValidString(text) {
+				text = text[:len(text)-1]
+			}
+			inputs = append(inputs, struct{ name, text string }{c.name, text})
+		}
+	}
+	return inputs
+}
+
+// BenchmarkSingleWord is the worst case of Count: a 1 MB text that is one piece
+// (or, for digits, a million one-character pieces).
+func BenchmarkSingleWord(b *testing.B) {
+	inputs := wordInputs(Default(), benchSize, true)
+	inputs = append(inputs,
+		struct{ name, text string }{"digits", randomWord("0123456789", benchSize, 7)},
+		struct{ name, text string }{"whitespace", randomWord(" \t\n", benchSize, 8)})
 	for _, in := range inputs {
 		b.Run(in.name, func(b *testing.B) {
 			b.SetBytes(int64(len(in.text)))
@@ -160,7 +195,7 @@ func BenchmarkSingleWord(b *testing.B) {
 			}
 		})
 	}
-	word := random("abcdefghijklmnopqrstuvwxyz")[:20<<10]
+	word := randomWord("abcdefghijklmnopqrstuvwxyz", 20<<10, 9)
 	b.Run("letters-20KB/qwen", func(b *testing.B) {
 		tk := freshTokenizer()
 		b.SetBytes(int64(len(word)))
@@ -169,12 +204,71 @@ func BenchmarkSingleWord(b *testing.B) {
 		}
 	})
 	b.Run("letters-20KB/tiktoken-go-naive", func(b *testing.B) {
-		tk := Default()
+		ref := reference()
 		b.SetBytes(int64(len(word)))
 		for b.Loop() {
-			tk.tk.EncodeOrdinary(word)
+			ref.EncodeOrdinary(word)
 		}
 	})
+}
+
+// BenchmarkHugeWord counts single words of 1, 4 and 32 MB against the context
+// limits of qwen3-max (258,048 tokens) and of the largest models (997,952), as the
+// server does: the time a request can hold a core.
+func BenchmarkHugeWord(b *testing.B) {
+	for _, size := range []int{1 << 20, 4 << 20, 32 << 20} {
+		inputs := wordInputs(Default(), size, size == 32<<20)
+		for _, limit := range []int{258048, 997952} {
+			for _, in := range inputs {
+				b.Run(fmt.Sprintf("%dMB/limit-%d/%s", size>>20, limit, in.name), func(b *testing.B) {
+					b.SetBytes(int64(len(in.text)))
+					var n int
+					var over bool
+					for b.Loop() {
+						b.StopTimer()
+						tk := freshTokenizer()
+						b.StartTimer()
+						n, over = tk.CountLimit(in.text, limit)
+					}
+					b.ReportMetric(float64(n), "tokens")
+					if over {
+						b.ReportMetric(1, "over")
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMergeLong is the merge alone on 64 KB pieces (the largest merged whole),
+// for its cost per byte.
+func BenchmarkMergeLong(b *testing.B) {
+	tk := Default()
+	for _, in := range wordInputs(tk, hugePiece, true) {
+		b.Run(in.name, func(b *testing.B) {
+			b.SetBytes(int64(len(in.text)))
+			var out []int
+			for b.Loop() {
+				out = tk.mergeLong(in.text, out[:0])
+			}
+		})
+	}
+}
+
+// BenchmarkWindowError reports, as ppm of the exact count, how far the windowed
+// count of 1 MB single words is from the exact merge of the whole piece.
+func BenchmarkWindowError(b *testing.B) {
+	tk := Default()
+	for _, in := range wordInputs(tk, benchSize, true) {
+		b.Run(in.name, func(b *testing.B) {
+			exact := len(tk.mergeLong(in.text, nil))
+			var n int
+			for b.Loop() {
+				n = tk.withoutCache().Count(in.text)
+			}
+			b.ReportMetric(1e6*float64(n-exact)/float64(exact), "ppm-error")
+		})
+	}
 }
 
 // BenchmarkCache compares counting a repeated 64 KB system prompt with and without

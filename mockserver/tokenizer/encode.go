@@ -12,11 +12,14 @@ const (
 	// nfcWindow is the amount of raw text normalised at a time, so that CountLimit
 	// can stop early without normalising a whole 32 MB body.
 	nfcWindow = 64 << 10
-	// chunkSize is the size of the runs of short pieces handed to tiktoken-go at once.
-	chunkSize = 4 << 10
-	// longPiece is the length above which a piece is merged by mergeLong instead of
-	// tiktoken-go, whose merge is quadratic in the piece length.
-	longPiece = 256
+	// hugePiece is the length above which a piece is merged in windows of at most
+	// hugePiece bytes, each merged independently (window.go). No real word comes
+	// near it: the longest pieces of real text are runs of spaces or punctuation
+	// and CJK sentences without punctuation, a few hundred bytes to a few KB. Such
+	// pieces are runs of one character or machine-made junk, and 64 KB windows
+	// keep their counts within about 0.2% (5–16 ppm for random characters) while
+	// a window costs at most about 12 ms.
+	hugePiece = 64 << 10
 )
 
 // sink receives the ids of consecutive parts of the text.
@@ -25,6 +28,11 @@ type sink struct {
 	ids     []int // the ids so far, if collect
 	n       int   // the number of ids so far
 	limit   int   // stop once n > limit
+
+	// Work done, for tests: bytes of text normalised (or found to be NFC already);
+	// windows of huge pieces encoded, their total length, how many of them were
+	// merged rather than equal to the window before, and how many were drained.
+	normalized, windows, windowBytes, merged, drained int
 }
 
 // add records ids and reports whether encoding should go on.
@@ -42,23 +50,36 @@ type encoder struct {
 	p       pretokenizer
 	out     *sink
 	window  int    // nfcWindow, smaller in tests
+	huge    int    // hugePiece, smaller in tests
 	pending []byte // normalised text not yet cut into pieces
+	stalled bool   // drain cannot go on in the piece pending starts with
 	scratch []int
+	// The last window of a huge piece merged, and its ids: a run of one character
+	// (or any periodic text) is cut into equal windows, merged only once.
+	lastWindow string
+	lastIDs    []int
 }
 
 // run encodes text into s; it stops early once s.n exceeds s.limit.
 func (t *Tokenizer) run(text string, s *sink) {
-	t.runWindow(text, s, nfcWindow)
+	t.runWith(text, s, nfcWindow, hugePiece)
 }
 
+// runWindow is run with NFC windows of window bytes, for tests.
 func (t *Tokenizer) runWindow(text string, s *sink, window int) {
+	t.runWith(text, s, window, hugePiece)
+}
+
+// runWith is run with NFC windows of window bytes and huge pieces cut into windows
+// of huge bytes.
+func (t *Tokenizer) runWith(text string, s *sink, window, huge int) {
 	if s.limit < 0 {
 		return
 	}
 	if !utf8.ValidString(text) {
 		text = sanitize(text)
 	}
-	e := encoder{t: t, p: newPretokenizer(), out: s, window: window}
+	e := encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge}
 	for len(text) > 0 {
 		i, id := nextSpecial(text)
 		if i < 0 {
@@ -116,9 +137,37 @@ func sanitize(s string) string {
 func (e *encoder) segment(seg string) bool {
 	for start := 0; start < len(seg); {
 		end := nfcBoundary(seg, start+e.window)
-		w := norm.NFC.String(seg[start:end])
+		w := seg[start:end]
+		if !nfcInert(w) {
+			w = norm.NFC.String(w)
+		}
+		e.out.normalized += end - start
 		start = end
 		if !e.feed(w, end == len(seg)) {
+			return false
+		}
+	}
+	return true
+}
+
+// nfcInert reports whether valid UTF-8 s holds only ASCII and characters U+4000 to
+// U+9FFF (CJK ideographs and the Yijing hexagrams, 3-byte sequences led by 0xE4 to
+// 0xE9). None of these has a decomposition or a non-zero combining class, and none
+// combines with a character before it, so such text is its own NFC. Checking this
+// costs a byte scan, where x/text's quick check costs about 15 ns per byte of
+// Chinese.
+func nfcInert(s string) bool {
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && load64(s[i:i+8])&0x8080808080808080 == 0 {
+			i += 8 // eight ASCII bytes
+			continue
+		}
+		switch c := s[i]; {
+		case c < utf8.RuneSelf:
+			i++
+		case c >= 0xe4 && c <= 0xe9:
+			i += 3
+		default:
 			return false
 		}
 	}
@@ -158,13 +207,13 @@ func (e *encoder) feed(w string, final bool) bool {
 		}
 		e.pending = append(e.pending, w...)
 		text := string(e.pending)
-		e.pending = e.pending[:0]
+		e.pending, e.stalled = e.pending[:0], false
 		return e.pieces(text)
 	}
 	cut := e.p.safeCut(w, 1)
 	if cut < 0 {
 		e.pending = append(e.pending, w...)
-		return true
+		return e.drain()
 	}
 	var text string
 	if len(e.pending) == 0 {
@@ -173,89 +222,44 @@ func (e *encoder) feed(w string, final bool) bool {
 		e.pending = append(e.pending, w[:cut]...)
 		text = string(e.pending)
 	}
-	e.pending = append(e.pending[:0], w[cut:]...)
+	e.pending, e.stalled = append(e.pending[:0], w[cut:]...), false
 	return e.pieces(text)
 }
 
-// pieces encodes normalised text that ends at a safe cut. Long pieces go to
-// mergeLong; a short piece whose ids tiktoken-go produced before comes from the
-// memo; consecutive other pieces are handed to tiktoken-go together, in runs of
-// about chunkSize bytes.
+// tiktokenMaxPiece is the longest piece given to tiktoken-go. Its merge costs O(n²) in
+// the piece and about a microsecond of regexp2 per call, which is nothing for words and
+// digits but too much for long CJK runs or machine-made junk, which mergeLong takes.
+const tiktokenMaxPiece = 32
+
+// pieces encodes normalised text that ends at a safe cut, piece by piece: a piece
+// seen before comes from the memo (if short); a new piece of up to tiktokenMaxPiece
+// bytes is encoded by tiktoken-go, a longer one merged by mergeLong (the same merges,
+// in time about linear in the piece, where tiktoken-go's is quadratic), a huge one by
+// mergeHuge; the result is remembered.
 func (e *encoder) pieces(text string) bool {
-	run, safe := 0, 0 // text[run:i] awaits tiktoken-go; text[run:safe] may be cut off
 	for i := 0; i < len(text); {
 		j := e.p.next(text, i)
 		piece := text[i:j]
-		switch ids, hit := e.t.memo.get(piece, e.scratch[:0]); {
-		case hit:
-			e.scratch = ids
-			if !e.flush(text, run, safe, i) || !e.out.add(ids...) {
-				return false
-			}
-			run, safe = j, j
-		case j-i > longPiece:
-			if !e.flush(text, run, safe, i) {
-				return false
-			}
-			e.scratch = e.t.mergeLong(piece, e.scratch[:0])
-			if !e.out.add(e.scratch...) {
-				return false
-			}
-			run, safe = j, j
-		default:
-			if e.p.cutAfter(piece) {
-				safe = j
-			}
-			if j-run >= chunkSize {
-				if !e.flush(text, run, safe, j) {
+		i = j
+		ids, hit := e.t.memo.get(piece, e.scratch[:0])
+		if !hit {
+			if len(piece) > e.huge {
+				if !e.mergeHuge(piece) {
 					return false
 				}
-				run, safe = j, j
+				continue
 			}
+			if len(piece) <= tiktokenMaxPiece {
+				ids = append(ids, e.t.tk.EncodeOrdinary(piece)...)
+			} else {
+				ids = e.t.mergeLong(piece, ids)
+			}
+			e.t.memo.put(piece, ids)
 		}
-		i = j
-	}
-	return e.flush(text, run, safe, len(text))
-}
-
-// flush encodes the pieces of text[run:end] with tiktoken-go: text[run:safe] in one
-// call, then each piece after safe on its own (at most a couple of whitespace
-// pieces, whose split would change if the text ended there).
-func (e *encoder) flush(text string, run, safe, end int) bool {
-	if safe > run {
-		ids := e.t.tk.EncodeOrdinary(text[run:safe])
-		e.remember(text[run:safe], ids)
+		e.scratch = ids
 		if !e.out.add(ids...) {
 			return false
 		}
-	}
-	for i := safe; i < end; {
-		j := e.p.next(text, i)
-		ids := e.t.tk.EncodeOrdinary(text[i:j])
-		e.t.memo.put(text[i:j], ids)
-		if !e.out.add(ids...) {
-			return false
-		}
-		i = j
 	}
 	return true
-}
-
-// remember stores in the memo the ids of each piece of s, given the ids of all of s.
-// Tokens never cross piece boundaries, so the ids split by their byte lengths.
-func (e *encoder) remember(s string, ids []int) {
-	k := 0
-	for i := 0; i < len(s); {
-		j := e.p.next(s, i)
-		first, n := k, 0
-		for k < len(ids) && n < j-i {
-			n += len(e.t.tokens[ids[k]])
-			k++
-		}
-		if n != j-i {
-			return // cannot happen: the pre-tokenizer matches tiktoken-go's
-		}
-		e.t.memo.put(s[i:j], ids[first:k])
-		i = j
-	}
 }

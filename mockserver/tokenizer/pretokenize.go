@@ -115,12 +115,19 @@ func (p pretokenizer) next(s string, i int) int {
 	// Here r is whitespace. 5: whitespace up to and including its last newline.
 	end, lastNL := i, -1
 	for end < len(s) {
-		r, w, c := p.at(s, end)
+		if b := s[end]; b < utf8.RuneSelf { // fast path for ASCII
+			if p.bmp[b] != clsSpace {
+				break
+			}
+			if b == '\r' || b == '\n' {
+				lastNL = end
+			}
+			end++
+			continue
+		}
+		_, w, c := p.at(s, end)
 		if c != clsSpace {
 			break
-		}
-		if r == '\r' || r == '\n' {
-			lastNL = end
 		}
 		end += w
 	}
@@ -207,6 +214,15 @@ func (p pretokenizer) safeCut(s string, from int) int {
 	_, w, after := p.lastRune(s[:i])
 	i -= w
 	for i >= from {
+		if b := s[i-1]; b < utf8.RuneSelf && b != '\n' && b != '\r' { // fast path for ASCII
+			before := p.bmp[b]
+			if before == clsNumber || before == clsLetter && after != clsLetter {
+				return i
+			}
+			after = before
+			i--
+			continue
+		}
 		r, w, before := p.lastRune(s[:i])
 		switch {
 		case before == clsNumber,
@@ -226,13 +242,4 @@ func (p pretokenizer) lastRune(s string) (rune, int, uint8) {
 	}
 	r, w := utf8.DecodeLastRuneInString(s)
 	return r, w, p.class(r)
-}
-
-// cutAfter reports whether text may end after piece without changing its pieces:
-// true unless piece ends with whitespace other than \r or \n. (A lone space before
-// a non-space is a piece of its own, and the whitespace piece before it would absorb
-// it if the text ended there.)
-func (p pretokenizer) cutAfter(piece string) bool {
-	r, _, c := p.lastRune(piece)
-	return c != clsSpace || r == '\n' || r == '\r'
 }

@@ -3,10 +3,30 @@ package tokenizer
 import (
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dlclark/regexp2"
+	"github.com/pkoukk/tiktoken-go"
 )
+
+// reference is tiktoken-go with Qwen's vocabulary and Pattern: regexp2 splits the
+// text, and each piece not in the vocabulary gets tiktoken's quadratic byte-pair
+// merge. Encode must agree with it (after NFC) on text without special tokens.
+var reference = sync.OnceValue(func() *tiktoken.Tiktoken {
+	tk := Default()
+	specials := SpecialTokens()
+	core, err := tiktoken.NewCoreBPE(tk.ranks, specials, Pattern)
+	if err != nil {
+		panic(err)
+	}
+	set := make(map[string]any, len(specials))
+	for s := range specials {
+		set[s] = true
+	}
+	enc := &tiktoken.Encoding{Name: "qwen", PatStr: Pattern, MergeableRanks: tk.ranks, SpecialTokens: specials}
+	return tiktoken.NewTiktoken(core, enc, set)
+})
 
 // testAlphabet mixes the characters that matter to the pre-tokenizer and to NFC:
 // ASCII classes, contraction letters in both cases, Unicode spaces and numbers,

@@ -1,18 +1,18 @@
 package tokenizer
 
 import (
+	tiktoken "github.com/pkoukk/tiktoken-go"
 	"math"
 	"strings"
-
-	"github.com/pkoukk/tiktoken-go"
 )
 
 // Tokenizer counts and encodes text with Qwen's vocabulary. It is immutable apart
 // from its internal caches, and all methods are safe for concurrent use.
 type Tokenizer struct {
-	tk     *tiktoken.Tiktoken
-	ranks  map[string]int // ordinary token bytes -> id, shared with tk
-	tokens []string       // id -> token bytes, ordinary and special
+	tk     *tiktoken.Tiktoken // encodes short pieces the memo has not seen
+	ranks  map[string]int     // ordinary token bytes -> id
+	tokens []string           // id -> token bytes, ordinary and special
+	merge  *mergeTables       // tables of mergeLong
 	cache  *countCache
 	memo   *pieceMemo
 }
