@@ -3,6 +3,7 @@ package mockserver
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -302,4 +303,45 @@ func TestStreamSettlesWhatWasSent(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestClientGoneIsLogged: a client that leaves mid-stream is reported to the logger.
+func TestClientGoneIsLogged(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	long := strings.Repeat("word ", 40000)
+	ts := NewTestServer(t, WithLogger(logger), WithStreamChunkTokens(1),
+		WithFixtures(Fixture{Name: "long", Reply: &FixtureReply{Content: &long}}))
+	resp := postStream(t, ts.URL, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":30000,"stream":true}`)
+	buf := make([]byte, 4096)
+	if _, err := resp.Body.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		mu.Lock()
+		out := logs.String()
+		mu.Unlock()
+		if strings.Contains(out, `msg="client went away mid-stream"`) && strings.Contains(out, "reply_tokens=30000") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not logged: %q", out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *strings.Builder
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -126,6 +126,10 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	}
 	sent := shape.writeResult(w, r, c, res)
 	s.settle(adm, c.promptTokens+sent)
+	if sent < res.completionTokens && c.fault == nil {
+		s.log.Info("client went away mid-stream", "request_id", c.id, "model", c.modelID,
+			"sent_tokens", sent, "reply_tokens", res.completionTokens)
+	}
 	s.usage.add(key, c.model, c.modelID, c.promptTokens, sent)
 
 	rec.Status, rec.PromptTokens, rec.CompletionTokens = http.StatusOK, c.promptTokens, sent

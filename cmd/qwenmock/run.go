@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return healthcheck(ctx, s, stderr)
 	}
 	logger := newLogger(s.logFormat, stderr)
-	srv, err := mockserver.New(append(s.options(), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {
+	srv, err := mockserver.New(append(s.options(), mockserver.WithLogger(logger), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {
 		logRequest(logger, r)
 	}))...)
 	if err != nil {
