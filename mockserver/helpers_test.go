@@ -2,7 +2,6 @@ package mockserver
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -113,16 +112,6 @@ func sseEvents(t *testing.T, r io.Reader) []string {
 		t.Fatalf("last event not terminated by a blank line")
 	}
 	return events
-}
-
-// mustJSON compacts a JSON literal written for readability in a test.
-func mustJSON(t *testing.T, s string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		t.Fatalf("bad JSON in test: %v", err)
-	}
-	return buf.String()
 }
 
 // newChunkedRequest builds a request whose body length is unknown (ContentLength -1).

@@ -117,9 +117,6 @@ func envName(flagName string) string {
 	return "QWENMOCK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// errHelp is returned by load when -h or --help was asked for; usage is already printed.
-var errHelp = flag.ErrHelp
-
 // load parses the command line, the environment and the config file, a pure function of its
 // arguments: a flag wins over its environment variable, which wins over the file, which wins
 // over the default.
