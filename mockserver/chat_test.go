@@ -71,8 +71,10 @@ func TestReplyDeterministic(t *testing.T) {
 	body := `{"model":"qwen3-max","messages":[{"role":"user","content":"Tell me about Hangzhou."}]}`
 	first := decodeCompletion(t, chat(t, newTestHandler(t), body)).Choices[0].Message.Content
 
-	// The same request on another server with the same seed, many times in parallel.
-	srv := newTestHandler(t)
+	// The same request on another server with the same seed, many times in parallel (without
+	// rate limits: 32 requests in flight, each reserving the default max output, would pass
+	// qwen3-max's 1,000,000 TPM).
+	srv := newTestHandler(t, WithRateLimits(RateLimits{}))
 	var wg sync.WaitGroup
 	errs := make(chan string, 32)
 	for range 32 {
