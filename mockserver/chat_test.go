@@ -74,7 +74,7 @@ func TestReplyDeterministic(t *testing.T) {
 	// The same request on another server with the same seed, many times in parallel (without
 	// rate limits: 32 requests in flight, each reserving the default max output, would pass
 	// qwen3-max's 1,000,000 TPM).
-	srv := newTestHandler(t, WithRateLimits(RateLimits{}))
+	srv := newTestHandler(t, WithLimits(RateLimits{}))
 	var wg sync.WaitGroup
 	errs := make(chan string, 32)
 	for range 32 {

@@ -20,7 +20,7 @@ import (
 // minute.
 func Example_rateLimitRetry() {
 	srv, _ := mockserver.New(
-		mockserver.WithModelRateLimits("qwen3-max", mockserver.RateLimits{RPM: 1}),
+		mockserver.WithModelLimits("qwen3-max", mockserver.RateLimits{RPM: 1}),
 		mockserver.WithRateLimitHeaders(),
 	)
 	hs := httptest.NewServer(srv)

@@ -194,9 +194,9 @@ func (s *Server) Limits() []LimitState {
 	return out
 }
 
-// SetRateLimits changes the limits of one model ("" for every model) at run time; the next
+// SetLimits changes the limits of one model ("" for every model) at run time; the next
 // request sees them. Limits set for one model win over limits set for every model.
-func (s *Server) SetRateLimits(model string, l RateLimits) error {
+func (s *Server) SetLimits(model string, l RateLimits) error {
 	if l.RPM < 0 || l.TPM < 0 {
 		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
 	}

@@ -28,7 +28,7 @@ func chatAs(t *testing.T, h http.Handler, key, body string) *httptest.ResponseRe
 func TestRPMLimit(t *testing.T) {
 	t.Parallel()
 	ids := sequentialIDs()
-	srv := newTestHandler(t, WithRequestIDs(ids), WithModelRateLimits("qwen3-max", RateLimits{RPM: 2}))
+	srv := newTestHandler(t, WithRequestIDs(ids), WithModelLimits("qwen3-max", RateLimits{RPM: 2}))
 	for i := range 2 {
 		if rec := chat(t, srv, hiBody); rec.Code != 200 {
 			t.Fatalf("request %d: %d %s", i, rec.Code, rec.Body)
@@ -67,7 +67,7 @@ func TestRPMLimit(t *testing.T) {
 
 func TestTPMLimit(t *testing.T) {
 	t.Parallel()
-	srv := newTestHandler(t, WithRequestIDs(sequentialIDs()), WithRateLimits(RateLimits{TPM: 100}))
+	srv := newTestHandler(t, WithRequestIDs(sequentialIDs()), WithLimits(RateLimits{TPM: 100}))
 	// "hi" is 9 prompt tokens; with max_tokens 10 the estimate is 19, settled to 9 + 10.
 	for i := range 5 {
 		if rec := chat(t, srv, hiBody); rec.Code != 200 {
@@ -98,7 +98,7 @@ func TestTPMLimit(t *testing.T) {
 
 func TestAccountsShareLimits(t *testing.T) {
 	t.Parallel()
-	srv := newTestHandler(t, WithModelRateLimits("qwen3-max", RateLimits{RPM: 2}), WithAccount("team", "sk-a", "sk-b"))
+	srv := newTestHandler(t, WithModelLimits("qwen3-max", RateLimits{RPM: 2}), WithAccount("team", "sk-a", "sk-b"))
 	for _, key := range []string{"sk-a", "sk-b"} {
 		if rec := chatAs(t, srv, key, hiBody); rec.Code != 200 {
 			t.Fatalf("%s: %d", key, rec.Code)
@@ -121,7 +121,7 @@ func TestAccountsShareLimits(t *testing.T) {
 
 func TestRateLimitHeaders(t *testing.T) {
 	t.Parallel()
-	srv := newTestHandler(t, WithRateLimitHeaders(), WithModelRateLimits("qwen3-max", RateLimits{RPM: 2, TPM: 1000}))
+	srv := newTestHandler(t, WithRateLimitHeaders(), WithModelLimits("qwen3-max", RateLimits{RPM: 2, TPM: 1000}))
 	rec := chat(t, srv, hiBody)
 	want := map[string]string{
 		"X-Ratelimit-Limit-Requests": "2", "X-Ratelimit-Remaining-Requests": "1", "X-Ratelimit-Reset-Requests": "1m0s",
@@ -163,7 +163,7 @@ func TestRateLimitHeaders(t *testing.T) {
 // TestLimitsConcurrent sends 192 requests from 64 goroutines at one instant: exactly RPM pass.
 func TestLimitsConcurrent(t *testing.T) {
 	t.Parallel()
-	srv := newTestHandler(t, WithModelRateLimits("qwen3-max", RateLimits{RPM: 100, TPM: 100 * 19}))
+	srv := newTestHandler(t, WithModelLimits("qwen3-max", RateLimits{RPM: 100, TPM: 100 * 19}))
 	var ok, refused atomic.Int64
 	var wg sync.WaitGroup
 	for range 64 {
@@ -191,7 +191,7 @@ func TestLimitsConcurrent(t *testing.T) {
 // TestLimitRateNeverRefused sends at exactly the limit rate for three minutes.
 func TestLimitRateNeverRefused(t *testing.T) {
 	t.Parallel()
-	srv := newTestHandler(t, WithModelRateLimits("qwen3-max", RateLimits{RPM: 120, TPM: 120 * 19}))
+	srv := newTestHandler(t, WithModelLimits("qwen3-max", RateLimits{RPM: 120, TPM: 120 * 19}))
 	for i := range 360 {
 		if rec := chat(t, srv, hiBody); rec.Code != 200 {
 			t.Fatalf("request %d at the limit rate: %d %s", i, rec.Code, rec.Body)
@@ -202,7 +202,7 @@ func TestLimitRateNeverRefused(t *testing.T) {
 
 func TestPerSecondLimits(t *testing.T) {
 	t.Parallel()
-	srv := newTestHandler(t, WithPerSecondLimits(), WithModelRateLimits("qwen3-max", RateLimits{RPM: 120}))
+	srv := newTestHandler(t, WithPerSecondLimits(), WithModelLimits("qwen3-max", RateLimits{RPM: 120}))
 	for i := range 2 {
 		if rec := chat(t, srv, hiBody); rec.Code != 200 {
 			t.Fatalf("request %d: %d", i, rec.Code)
@@ -219,7 +219,7 @@ func TestPerSecondLimits(t *testing.T) {
 
 func TestControlLimitsClockReset(t *testing.T) {
 	t.Parallel()
-	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithModelRateLimits("qwen3-max", RateLimits{RPM: 1, TPM: 1000}))
+	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithModelLimits("qwen3-max", RateLimits{RPM: 1, TPM: 1000}))
 	call := func(method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer sk-test-key-1234")

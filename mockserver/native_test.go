@@ -222,7 +222,7 @@ func TestNativeStreamIncremental(t *testing.T) {
 
 func TestNativeValidation(t *testing.T) {
 	t.Parallel()
-	ts := NewTestServer(t, WithRequestIDs(sequentialIDs()), WithModelRateLimits("qwen-max", RateLimits{RPM: 1}))
+	ts := NewTestServer(t, WithRequestIDs(sequentialIDs()), WithModelLimits("qwen-max", RateLimits{RPM: 1}))
 	cases := []struct {
 		body    string
 		headers []string
@@ -280,7 +280,7 @@ func TestNativeThinkingUsage(t *testing.T) {
 
 func TestProcessRoute(t *testing.T) {
 	t.Parallel()
-	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs()), WithModelRateLimits("qwen3-max", RateLimits{RPM: 2}), WithMaxInputTokens(50))
+	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs()), WithModelLimits("qwen3-max", RateLimits{RPM: 2}), WithMaxInputTokens(50))
 	call := func(key, body string) (int, string) {
 		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v1/process", strings.NewReader(body))
 		if key != "" {

@@ -238,24 +238,24 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRateLimits sets the requests and tokens per minute of every model, replacing the
-// catalogue's (0 means unlimited). WithModelRateLimits wins for its model.
-func WithRateLimits(l RateLimits) Option {
+// WithLimits sets the requests and tokens per minute of every model, replacing the
+// catalogue's (0 means unlimited). WithModelLimits wins for its model.
+func WithLimits(l RateLimits) Option {
 	return func(c *config) error {
 		if l.RPM < 0 || l.TPM < 0 {
-			return fmt.Errorf("WithRateLimits: limits must not be negative")
+			return fmt.Errorf("WithLimits: limits must not be negative")
 		}
 		c.rateAll = &l
 		return nil
 	}
 }
 
-// WithModelRateLimits sets the limits of one model id (an alias and its snapshot are
+// WithModelLimits sets the limits of one model id (an alias and its snapshot are
 // separate models, each with its own window, as on the real service).
-func WithModelRateLimits(model string, l RateLimits) Option {
+func WithModelLimits(model string, l RateLimits) Option {
 	return func(c *config) error {
 		if l.RPM < 0 || l.TPM < 0 {
-			return fmt.Errorf("WithModelRateLimits: limits must not be negative")
+			return fmt.Errorf("WithModelLimits: limits must not be negative")
 		}
 		if c.ratePerModel == nil {
 			c.ratePerModel = map[string]RateLimits{}
@@ -316,7 +316,7 @@ func WithRateLimitHeaders() Option {
 
 // WithRateLimitOverride sets RPM and/or TPM of every model, each only when not nil (0 means
 // unlimited); the other keeps each model's own value. It is what the --rpm and --tpm flags
-// do. WithModelRateLimits wins for its model.
+// do. WithModelLimits wins for its model.
 func WithRateLimitOverride(rpm, tpm *int) Option {
 	return func(c *config) error {
 		if (rpm != nil && *rpm < 0) || (tpm != nil && *tpm < 0) {

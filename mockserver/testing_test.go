@@ -34,7 +34,7 @@ func controlCall(t *testing.T, ts *TestServer, method, path, body string, header
 func TestJournal(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs()), WithJournal(3, 40),
-		WithModelRateLimits("qwen-max", RateLimits{RPM: 1}))
+		WithModelLimits("qwen-max", RateLimits{RPM: 1}))
 	complete(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"你是谁？"}]}`)
 	stream(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`)
 	post(t, ts, `{"model":"qwen-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`)
