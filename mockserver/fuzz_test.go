@@ -73,3 +73,53 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzNativeGeneration does the same for the native endpoint, streamed or not: every answer
+// is a native JSON body or native SSE frames.
+func FuzzNativeGeneration(f *testing.F) {
+	seeds := []string{
+		`{"model":"qwen3-max","input":{"prompt":"hi"}}`,
+		`{"model":"qwen3-max","input":{"messages":[{"role":"user","content":"hi"}]},"parameters":{"result_format":"text","max_tokens":3}}`,
+		`{"model":"qwen3-max","input":{"prompt":"hi"},"parameters":{"enable_thinking":true,"incremental_output":true}}`,
+		`{"model":"qwen3-max","input":{}}`, `{"input":null}`, `{"parameters":[]}`, `[]`, ``,
+	}
+	for _, s := range seeds {
+		f.Add(s, false)
+		f.Add(s, true)
+	}
+	srv, err := New(WithMaxInputTokens(2000), WithMaxBodyBytes(1<<16))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string, stream bool) {
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/services/aigc/text-generation/generation", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer sk-test")
+		if stream {
+			req.Header.Set("X-DashScope-SSE", "enable")
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		out := rec.Body.String()
+		switch ct := rec.Header().Get("Content-Type"); ct {
+		case "application/json":
+			var v map[string]json.RawMessage
+			if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+				t.Fatalf("answer is not a JSON object: %q", out)
+			}
+			_, isErr := v["code"]
+			if (rec.Code == 200) == isErr {
+				t.Fatalf("status %d with body %q", rec.Code, out)
+			}
+		case sseContentType:
+			for _, frame := range strings.Split(strings.TrimSuffix(out, "\n\n"), "\n\n") {
+				lines := strings.Split(frame, "\n")
+				if len(lines) != 4 || !strings.HasPrefix(lines[0], "id:") || !strings.HasPrefix(lines[2], ":HTTP_STATUS/") ||
+					!json.Valid([]byte(strings.TrimPrefix(lines[3], "data:"))) {
+					t.Fatalf("bad frame %q", frame)
+				}
+			}
+		default:
+			t.Fatalf("Content-Type %q, body %q", ct, out)
+		}
+	})
+}
