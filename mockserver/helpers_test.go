@@ -130,3 +130,31 @@ func recorderFor(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// apiHeaders are the headers of an API request from a well-behaved client.
+func apiHeaders() []string {
+	return []string{"Authorization", "Bearer sk-test", "Content-Type", "application/json"}
+}
+
+// send makes one request to a running server and reads the whole answer. Header pairs are
+// set in order, so later ones override earlier ones.
+func send(t *testing.T, method, url, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, out
+}

@@ -37,30 +37,6 @@ func golden(t *testing.T, name string, got []byte) {
 
 const nativePath = "/api/v1/services/aigc/text-generation/generation"
 
-// postNative sends a native request to a running server; header pairs follow the body.
-func postNative(t *testing.T, ts *TestServer, body string, headers ...string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, ts.URL+nativePath, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer sk-test")
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, out
-}
-
 // TestNativeGolden pins the exact native bodies and frames (spec/api.md §3.3, §3.4, §4).
 func TestNativeGolden(t *testing.T) {
 	t.Parallel()
@@ -314,4 +290,10 @@ func TestProcessRoute(t *testing.T) {
 	if st, body := call("sk-test", `{"text":"hi"}`); st != 400 || !strings.Contains(body, "input_text") {
 		t.Fatalf("bad body: %d %s", st, body)
 	}
+}
+
+// postNative sends a native request to a running server; header pairs follow the body.
+func postNative(t *testing.T, ts *TestServer, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	return send(t, http.MethodPost, ts.URL+nativePath, body, append(apiHeaders(), headers...)...)
 }

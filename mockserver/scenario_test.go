@@ -3,7 +3,6 @@ package mockserver
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -38,30 +37,6 @@ type replyChoice struct {
 
 type replyToolCall struct {
 	ID, Name, Arguments string
-}
-
-// post sends body to the compatible endpoint of a running server.
-func post(t *testing.T, ts *TestServer, body string, headers ...string) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, ts.OpenAIBaseURL()+"/chat/completions", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer sk-test")
-	req.Header.Set("Content-Type", "application/json")
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, out
 }
 
 // complete sends a non-stream request and decodes the reply.
@@ -246,4 +221,11 @@ func bothWays(t *testing.T, ts *TestServer, body string, headers ...string) repl
 		t.Fatalf("usage differs: %+v vs %+v", a.Usage, b.Usage)
 	}
 	return a
+}
+
+// post sends body to the compatible endpoint of a running server.
+func post(t *testing.T, ts *TestServer, body string, headers ...string) (int, []byte) {
+	t.Helper()
+	resp, out := send(t, http.MethodPost, ts.OpenAIBaseURL()+"/chat/completions", body, append(apiHeaders(), headers...)...)
+	return resp.StatusCode, out
 }

@@ -12,25 +12,6 @@ import (
 	"time"
 )
 
-// controlCall sends a control request and returns the status and body.
-func controlCall(t *testing.T, ts *TestServer, method, path, body string, headers ...string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(out)
-}
-
 func TestJournal(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs()), WithJournal(3, 40),
@@ -355,4 +336,11 @@ func TestManyServers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// controlCall sends a control request and returns the status and body.
+func controlCall(t *testing.T, ts *TestServer, method, path, body string, headers ...string) (int, string) {
+	t.Helper()
+	resp, out := send(t, method, ts.URL+path, body, headers...)
+	return resp.StatusCode, string(out)
 }
