@@ -33,7 +33,7 @@ IMAGE=localhost/qwenmock:ci
 MAX_BYTES=$((20 * 1000 * 1000)) # 20 MB
 START_TIMEOUT=30                # seconds until the listening line
 SHUTDOWN_TIMEOUT=10             # qwenmock's default --shutdown-timeout, docker stop's grace
-STANDIN_REV=2                   # bump when the stand-ins' recipe below changes
+STANDIN_REV=3                   # bump when the stand-ins' recipe below changes
 ULIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
 t0=$SECONDS
@@ -131,6 +131,16 @@ GO_STANDIN=localhost/qwenmock-standin/golang:${GOVERSION#go}-bookworm
 BASE_STANDIN=localhost/qwenmock-standin/static-debian12:nonroot
 
 standin_key() { "${PODMAN[@]}" image inspect --format '{{index .Labels "io.qwenmock.standin"}}' "$1" 2>/dev/null || true; }
+# standin_import NAME CHANGES...: imports the tar on stdin as NAME, dropping the stand-in it replaces.
+standin_import() {
+  local name=$1 old
+  shift
+  old=$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$name" 2>/dev/null || true)
+  "${PODMAN[@]}" import "$@" - "$name" >/dev/null
+  if [ -n "$old" ] && [ "$old" != "$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$name")" ]; then
+    "${PODMAN[@]}" rmi "$old" >/dev/null 2>&1 || true
+  fi
+}
 
 if [ "$(standin_key "$GO_STANDIN")" != "$key" ]; then
   r="$work/go-root"
@@ -147,15 +157,14 @@ if [ "$(standin_key "$GO_STANDIN")" != "$key" ]; then
   printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
   printf 'hosts: files dns\n' >"$r/etc/nsswitch.conf"
   cp "$work/ca-certificates.crt" "$r/etc/ssl/certs/ca-certificates.crt"
-  tar --numeric-owner -C "$r" -cf - . | "${PODMAN[@]}" import \
+  tar --numeric-owner -C "$r" -cf - . | standin_import "$GO_STANDIN" \
     --change 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "ENV GOLANG_VERSION=${GOVERSION#go}" \
     --change 'ENV GOTOOLCHAIN=local' \
     --change 'ENV GOPATH=/go' \
     --change 'ENV HOME=/root' \
     --change 'WORKDIR /go' \
-    --change "LABEL io.qwenmock.standin=$key" \
-    - "$GO_STANDIN" >/dev/null
+    --change "LABEL io.qwenmock.standin=$key"
   rm -rf "$r"
   made="made"
 else
@@ -188,13 +197,12 @@ EOF
     # tzdata without its right/ and posix/ copies, as distroless ships it
     (cd /usr/share && tar --exclude=zoneinfo/right --exclude=zoneinfo/posix -cf - zoneinfo) | tar -C "$r/usr/share" -xf -
   fi
-  tar --numeric-owner -C "$r" -cf - . | "${PODMAN[@]}" import \
+  tar --numeric-owner -C "$r" -cf - . | standin_import "$BASE_STANDIN" \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
     --change 'USER 65532' \
     --change 'WORKDIR /home/nonroot' \
-    --change "LABEL io.qwenmock.standin=$key" \
-    - "$BASE_STANDIN" >/dev/null
+    --change "LABEL io.qwenmock.standin=$key"
   rm -rf "$r"
   made="made"
 else
@@ -243,6 +251,9 @@ new_id=$("${PODMAN[@]}" image inspect --format '{{.Id}}' "$IMAGE")
 if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
   "${PODMAN[@]}" rmi "$old_id" >/dev/null 2>&1 || true # last run's image, now untagged
 fi
+# Untagged images carrying the stand-ins' label are this script's leftovers (replaced stand-ins
+# and the images built on them); nothing else has that label.
+"${PODMAN[@]}" image prune -f --filter label=io.qwenmock.standin >/dev/null 2>&1 || true
 phase "build"
 
 # ---- the image -------------------------------------------------------------------------------
