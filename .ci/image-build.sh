@@ -14,8 +14,9 @@
 #
 # Checks: the image's size, config and labels; the listening line on 0.0.0.0:8080; a chat
 # completion through a published port; `podman healthcheck run` healthy; the process's
-# uid/gid 65532 and empty capability sets; flags after the image name and QWENMOCK_* variables;
-# SIGTERM ends it with exit 0 within the shutdown timeout, idle and with a stream in flight.
+# uid/gid 65532 and empty capability sets, as PID 1; flags after the image name and QWENMOCK_*
+# variables, under --read-only --cap-drop=ALL; SIGTERM ends it with exit 0 within the shutdown
+# timeout, idle and with a stream in flight.
 #
 # Cached between runs: the machine's Go module and build caches, mounted into the build; in
 # podman's storage, the stand-in images, rebuilt only when their inputs (Go version, busybox,
