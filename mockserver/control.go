@@ -21,7 +21,7 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) controlError(w http.ResponseWriter, r *http.Request, msg string) {
-	s.writeCompatError(w, r, errFixture(http.StatusBadRequest, "invalid_control_request", msg), s.cfg.newRequestID(), false)
+	writeCompatError(w, errMock("invalid_control_request", msg), s.cfg.newRequestID())
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -70,8 +70,8 @@ func (s *Server) Reset() {
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.adminToken != "" && bearerKey(r.Header.Get("Authorization")) != s.cfg.adminToken {
-			s.writeCompatError(w, r, errFixture(http.StatusUnauthorized, "invalid_admin_token",
-				"The control API needs Authorization: Bearer <admin token>."), s.cfg.newRequestID(), false)
+			writeCompatError(w, errMock("invalid_admin_token",
+				"The control API needs Authorization: Bearer <admin token>."), s.cfg.newRequestID())
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -21,10 +21,10 @@ type call struct {
 	maxOutput    int  // output cap: max_tokens (or the model's max), bounded by the context left
 	thinking     bool // the request runs in thinking mode
 
-	pace     *pacer // simulated latency; nil when there is none
-	fault    *Fault // a fault to inject mid-stream (after fault.AfterChunks events)
-	faultErr *Error // the error it answers with; nil for stream_drop
-	dropped  bool   // the connection is to be dropped
+	pace      *pacer     // simulated latency; nil when there is none
+	fault     *Fault     // a fault to inject mid-stream (after fault.AfterChunks events)
+	faultErr  *Error     // the error it answers with; nil for stream_drop
+	admission *admission // the rate limiter's answer, once asked; its headers go out with the answer
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then
@@ -98,7 +98,7 @@ var validRoles = map[string]bool{"system": true, "user": true, "assistant": true
 
 // prepare validates the request against the model and counts its prompt: everything that
 // decides the HTTP status happens here, before the first byte of the answer.
-func (s *Server) prepare(c *call, req *chatRequest) *Error {
+func (s *Server) prepare(c *call, req *chatRequest, shape wireShape) *Error {
 	c.req = req
 	if req.Model == "" {
 		return errorOf("missing_model")
@@ -138,10 +138,8 @@ func (s *Server) prepare(c *call, req *chatRequest) *Error {
 	if e := checkFeatures(req, m, c.thinking); e != nil {
 		return e
 	}
-	if req.Native {
-		if e := checkNative(req, c.thinking); e != nil {
-			return e
-		}
+	if e := shape.check(c); e != nil {
+		return e
 	}
 
 	n, over := s.countPrompt(req, m.MaxInputTokens)

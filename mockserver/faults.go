@@ -3,7 +3,6 @@ package mockserver
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -141,17 +140,17 @@ func faultFromHeader(h string) (Fault, *Error) {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		switch {
 		case err != nil:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
 		case k == "after_chunks":
 			f.AfterChunks = n
 		case k == "delay_ms":
 			f.DelayMs = n
 		default:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
 		}
 	}
 	if err := f.validate(); err != nil {
-		return f, errFixture(http.StatusBadRequest, "invalid_fault", "X-Mock-Fault: "+err.Error()+".")
+		return f, errMock("invalid_fault", "X-Mock-Fault: "+err.Error()+".")
 	}
 	return f, nil
 }

@@ -64,22 +64,28 @@ func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
 	return ratelimit.Key{Account: "key:" + apiKey, Model: model}
 }
 
-// admission is the outcome of admitting a call.
+// admission is the limiter's answer to a call. The pipeline keeps it on the call; the wire
+// adapter writes its headers with the answer (call.setHeaders).
 type admission struct {
 	ticket    ratelimit.Ticket
 	admitted  bool
 	premature bool // the client came back before the Retry-After it was given
+
+	show   bool                 // the rate-limit headers are to be sent (WithRateLimitHeaders)
+	state  ratelimit.ScopeState // the scope's state that decided admission
+	denial *ratelimit.Denial    // why the call was refused; nil when admitted
 }
 
 // admit checks the call against its scope's window (spec/api.md §5). The estimate is the
 // prompt plus the output the request may still produce; settle replaces it by what was
-// used. A refusal is the real 429 for the limit that was hit.
-func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission, *Error) {
+// used. A refusal is the real 429 for the limit that was hit. admit writes nothing: the
+// answer goes back to the pipeline.
+func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	rl := s.limits
 	key := rl.scopeOf(apiKey, c.modelID)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
-	var adm admission
+	adm := &admission{}
 
 	rl.mu.Lock()
 	if nb, ok := rl.notBefore[key]; ok {
@@ -95,8 +101,9 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 	estimate := c.promptTokens + c.maxOutput
 	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
 	if rl.headers {
-		st := rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
-		setRateLimitHeaders(w.Header(), st, denial)
+		adm.show = true
+		adm.state = rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
+		adm.denial = denial
 		if denial != nil && denial.RetryAfter >= 0 {
 			rl.mu.Lock()
 			rl.notBefore[key] = now.Add(denial.RetryAfter)
@@ -119,7 +126,7 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 
 // settle records the tokens a call really used: prompt plus what was produced (for a
 // stream, what was sent before it ended or the client went away).
-func (s *Server) settle(adm admission, tokens int) {
+func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
 		s.limits.limiter.Settle(adm.ticket, tokens, s.clock.Now())
 	}

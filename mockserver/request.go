@@ -18,7 +18,6 @@ type chatRequest struct {
 	Messages        []chatMessage
 	MessagesGiven   bool
 	Stream          bool
-	IncludeUsage    bool
 	MaxTokens       jsonInt
 	N               jsonInt
 	Seed            jsonInt
@@ -38,10 +37,9 @@ type chatRequest struct {
 	// Fixture names the fixture the client asked for with the X-Mock-Fixture header.
 	Fixture string
 
-	// Native shape only: result_format ("text" or "message") and incremental_output.
-	Native       bool
-	ResultFormat string
-	Incremental  bool
+	// Shape holds the options only the wire shape that decoded the request knows (the
+	// native result_format, the compatible include_usage, …). The core never looks inside.
+	Shape any
 }
 
 // chatMessage is one message of the conversation, with its text content flattened.

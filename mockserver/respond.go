@@ -35,7 +35,7 @@ func (s *Server) respond(c *call) (*result, *Error) {
 		return nil, errorOf(fx.Error)
 	}
 	if fx == nil && s.cfg.fallback == FallbackStrict {
-		return nil, errFixture(400, "no_fixture_matched", s.fixtures.nearMisses(view))
+		return nil, errMock("no_fixture_matched", s.fixtures.nearMisses(view))
 	}
 	res := &result{choices: make([]choiceResult, n), fixture: fx}
 	for i := range n {

@@ -43,9 +43,9 @@ func (s *Server) routes() *mux.Router {
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeCompatError(w, r, errNotFound(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+	writeCompatError(w, errNotFound(r.Method, r.URL.Path), s.cfg.newRequestID())
 }
 
 func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.writeCompatError(w, r, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+	writeCompatError(w, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID())
 }
