@@ -1,8 +1,11 @@
 package mockserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strings"
 )
 
 // This file holds what the two DashScope shapes, compatible and native, share on the wire:
@@ -95,7 +98,7 @@ func decodeMessages(ws []messageWire) ([]chatMessage, *Error) {
 }
 
 func (m messageWire) toMessage(i int) (chatMessage, *Error) {
-	msg := chatMessage{Role: m.Role, Content: m.Content.text, Partial: m.Partial != nil && *m.Partial}
+	msg := chatMessage{Role: m.Role, Content: m.Content.text, Parts: m.Content.parts, Partial: m.Partial != nil && *m.Partial}
 	if m.ToolCallID != nil {
 		msg.ToolCallID = *m.ToolCallID
 	}
@@ -171,3 +174,117 @@ const (
 	notFoundMessage         = "No route for {0} {1}."
 	methodNotAllowedMessage = "Method {0} is not allowed on {1}."
 )
+
+// messageContent is a message's content: a string, null, or an array of text parts
+// ({"type":"text","text":"…"}), which the Vercel AI SDK always sends.
+type messageContent struct {
+	text  string
+	parts []messagePart // the text parts, when the content came as an array
+}
+
+type contentPartWire struct {
+	Type string  `json:"type"`
+	Text *string `json:"text"`
+}
+
+func (c *messageContent) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		return json.Unmarshal(b, &c.text)
+	case len(b) > 0 && b[0] == '[':
+		var parts []json.RawMessage
+		if err := json.Unmarshal(b, &parts); err != nil {
+			return err
+		}
+		var sb strings.Builder
+		for i, raw := range parts {
+			var p contentPartWire
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return &wireError{fmt.Sprintf("Invalid content part %d: each part must be an object such as {\"type\": \"text\", \"text\": \"...\"}.", i)}
+			}
+			if p.Type != "text" {
+				return &wireError{fmt.Sprintf("Content part %d has type '%s'; this model accepts only parts of type 'text'.", i, p.Type)}
+			}
+			if p.Text == nil {
+				return &wireError{fmt.Sprintf("Content part %d of type 'text' has no 'text' field.", i)}
+			}
+			sb.WriteString(*p.Text)
+			c.parts = append(c.parts, messagePart{Type: "text", Text: *p.Text})
+		}
+		c.text = sb.String()
+		return nil
+	default:
+		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[string]()}
+	}
+}
+
+// toolWire is a tool of the request: {"type":"function","function":{…}}.
+type toolWire struct {
+	Type     string `json:"type"`
+	Function *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+func parseTools(raw []json.RawMessage) ([]toolDef, *Error) {
+	var tools []toolDef
+	seen := map[string]bool{}
+	for i, r := range raw {
+		var w toolWire
+		if err := json.Unmarshal(r, &w); err != nil || w.Function == nil || w.Function.Name == "" {
+			return nil, errBadRequest(fmt.Sprintf("tools[%d] must be an object {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": {...}}}.", i))
+		}
+		if w.Type != "" && w.Type != "function" {
+			return nil, errBadRequest(fmt.Sprintf("tools[%d].type must be 'function', not '%s'.", i, w.Type))
+		}
+		if seen[w.Function.Name] {
+			return nil, errBadRequest(fmt.Sprintf("tools[%d]: the function name '%s' is used twice.", i, w.Function.Name))
+		}
+		seen[w.Function.Name] = true
+		params := w.Function.Parameters
+		if k := jsonKind(params); k == "null" || k == "nothing" {
+			params = nil
+		} else if k != "object" && k != "bool" {
+			return nil, errBadRequest(fmt.Sprintf("tools[%d].function.parameters must be a JSON Schema object.", i))
+		}
+		tools = append(tools, toolDef{Name: w.Function.Name, Description: w.Function.Description, Parameters: params, Raw: r})
+	}
+	return tools, nil
+}
+
+func parseToolChoice(raw json.RawMessage, tools []toolDef) (toolChoice, *Error) {
+	switch jsonKind(raw) {
+	case "nothing", "null":
+		return toolChoice{Mode: "auto"}, nil
+	case "string":
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		switch s {
+		case "auto", "none", "required":
+			return toolChoice{Mode: s}, nil
+		}
+		return toolChoice{}, errBadRequest(fmt.Sprintf("tool_choice must be 'auto', 'none', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}, not '%s'.", s))
+	case "object":
+		var w struct {
+			Type     string `json:"type"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		}
+		if err := json.Unmarshal(raw, &w); err != nil || w.Function.Name == "" {
+			return toolChoice{}, errBadRequest("tool_choice must name a function: {\"type\": \"function\", \"function\": {\"name\": ...}}.")
+		}
+		for _, t := range tools {
+			if t.Name == w.Function.Name {
+				return toolChoice{Mode: "function", Name: t.Name}, nil
+			}
+		}
+		return toolChoice{}, errBadRequest(fmt.Sprintf("tool_choice names the function '%s', which is not in tools.", w.Function.Name))
+	}
+	return toolChoice{}, errBadRequest("tool_choice must be a string or an object.")
+}
