@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// The control API lives under /_mock/, a prefix the real API never uses
-// (spec/interface.md). Its answers are JSON; its errors use the compatible envelope.
+// The control API lives under /_mock/, a prefix the real API never uses. Its answers are
+// JSON; its errors use the compatible envelope.
 
 // writeControl answers a control request with a JSON body.
 func writeControl(w http.ResponseWriter, status int, v any) {
@@ -156,7 +156,7 @@ type RuntimeLatency struct {
 
 // Config returns the settings that can change at run time.
 func (s *Server) Config() RuntimeConfig {
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	out := RuntimeConfig{RateLimits: RuntimeRateLimits{Models: maps.Clone(rl.perModel)}}
 	if rl.rpmAll != nil {
@@ -257,7 +257,7 @@ func (s *Server) handlePatchConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.RateLimits != nil {
-		rl := s.limits
+		rl := s.rates
 		rl.mu.Lock()
 		if rpmSet {
 			rl.rpmAll = rpm

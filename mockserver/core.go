@@ -74,7 +74,7 @@ func (s *Server) newCall(r *http.Request) *call {
 	}
 }
 
-// authenticate checks "Authorization: Bearer <key>" (spec/api.md §1).
+// authenticate checks "Authorization: Bearer <key>".
 func (s *Server) authenticate(r *http.Request) *Error {
 	key := bearerKey(r.Header.Get("Authorization"))
 	if key == "" {
@@ -172,7 +172,7 @@ func thinkingOn(req *chatRequest, m *Model) bool {
 }
 
 // checkFeatures validates the parameters that depend on each other: tools, JSON mode and
-// thinking (spec/api.md §2.1).
+// thinking, as the real service does.
 func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
 	if req.ThinkingBudget.set && m.MaxReasoningTokens > 0 && !req.ThinkingBudget.intIn(1, float64(m.MaxReasoningTokens)) {
 		return errInvalidParameter(fmt.Sprintf("Range of thinking_budget should be [1, %d]", m.MaxReasoningTokens))
@@ -198,7 +198,7 @@ func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
 	return nil
 }
 
-// checkRanges applies the parameter ranges of spec/api.md §2.1, with the real messages (§4).
+// checkRanges applies the parameter ranges the real service checks, with its messages.
 func checkRanges(req *chatRequest, maxOutput int) *Error {
 	switch {
 	case !req.MaxTokens.intIn(1, float64(maxOutput)):
@@ -219,7 +219,7 @@ func checkRanges(req *chatRequest, maxOutput int) *Error {
 	return nil
 }
 
-// countPrompt counts prompt tokens as DashScope does (spec/tokenizer.md): the ChatML
+// countPrompt counts prompt tokens as DashScope does: the ChatML
 // rendering of the conversation plus the generation prompt, which for plain messages sums to
 // 3 + Σ(3 + tokens(role "\n" content)). Tools, tool calls and tool results are rendered as
 // Qwen's chat template renders them (promptBlocks). Counting stops once the total passes

@@ -7,7 +7,7 @@ import (
 )
 
 // TestCompatErrors checks the exact status and body of every validation error of
-// spec/api.md §4 in the compatible shape.
+// the real service in the compatible shape.
 func TestCompatErrors(t *testing.T) {
 	t.Parallel()
 	const algo = "<400> InternalError.Algo.InvalidParameter: "

@@ -18,9 +18,9 @@ type RateLimits struct {
 	TPM int `json:"tpm"`
 }
 
-// rateLimits resolves each model's limits and remembers which clients were told to wait.
+// rateLimiter resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
-type rateLimits struct {
+type rateLimiter struct {
 	limiter *ratelimit.Limiter
 	headers bool
 
@@ -37,7 +37,7 @@ type rateLimits struct {
 }
 
 // limitsFor returns the limits that apply to a model now.
-func (rl *rateLimits) limitsFor(model string) RateLimits {
+func (rl *rateLimiter) limitsFor(model string) RateLimits {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if l, ok := rl.perModel[model]; ok {
@@ -55,7 +55,7 @@ func (rl *rateLimits) limitsFor(model string) RateLimits {
 
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
 // belongs to a named account) and the model as the client named it.
-func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
+func (rl *rateLimiter) scopeOf(apiKey, model string) ratelimit.Key {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if acct, ok := rl.accountOf[apiKey]; ok {
@@ -76,12 +76,14 @@ type admission struct {
 	denial *ratelimit.Denial    // why the call was refused; nil when admitted
 }
 
-// admit checks the call against its scope's window (spec/api.md §5). The estimate is the
-// prompt plus the output the request may still produce; settle replaces it by what was
-// used. A refusal is the real 429 for the limit that was hit. admit writes nothing: the
+// admit checks the call against its scope's window, as the real service limits requests
+// and tokens per minute
+// (https://www.alibabacloud.com/help/en/model-studio/rate-limiting-best-practices). The
+// estimate is the prompt plus the output the request may still produce; settle replaces it
+// by what was used. A refusal is the real 429 for the limit that was hit. admit writes nothing: the
 // answer goes back to the pipeline.
 func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
-	rl := s.limits
+	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
@@ -128,7 +130,7 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 // stream, what was sent before it ended or the client went away).
 func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
-		s.limits.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+		s.rates.limiter.Settle(adm.ticket, tokens, s.clock.Now())
 	}
 }
 
@@ -180,7 +182,7 @@ type LimitState struct {
 // Limits reports every scope whose window holds requests, sorted by account then model.
 // Keys are shown redacted ("key:sk-…1234"); named accounts by name ("account:team-a").
 func (s *Server) Limits() []LimitState {
-	rl := s.limits
+	rl := s.rates
 	now := s.clock.Now()
 	states := rl.limiter.Snapshot(now, func(k ratelimit.Key) ratelimit.Limits {
 		l := rl.limitsFor(k.Model)
@@ -207,7 +209,7 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 	if l.RPM < 0 || l.TPM < 0 {
 		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
 	}
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if model == "" {
@@ -220,11 +222,11 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 
 // ResetLimits clears every rate-limit window and the premature-retry records.
 func (s *Server) ResetLimits() {
-	s.limits.limiter.Reset()
-	s.limits.mu.Lock()
-	clear(s.limits.notBefore)
-	clear(s.limits.premature)
-	s.limits.mu.Unlock()
+	s.rates.limiter.Reset()
+	s.rates.mu.Lock()
+	clear(s.rates.notBefore)
+	clear(s.rates.premature)
+	s.rates.mu.Unlock()
 }
 
 // redactAccount hides all but the last four characters of a raw key.

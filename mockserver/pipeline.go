@@ -99,7 +99,7 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 			if delay == 0 {
 				delay = DefaultSlowHeadersDelay
 			}
-			if sleepCtx(r.Context(), delay) != nil {
+			if s.sleep(r.Context(), delay) != nil {
 				return false
 			}
 		case FaultStreamDrop:

@@ -97,7 +97,7 @@ func (a compatShape) writeResult(w http.ResponseWriter, r *http.Request, c *call
 	return res.completionTokens, false
 }
 
-// Response bodies, with the real key order (spec/api.md §3.1): choices first, id last.
+// Response bodies, with the real key order: choices first, id last.
 
 type compatCompletion struct {
 	Choices           []compatChoice `json:"choices"`
@@ -123,7 +123,7 @@ type compatReplyMessage struct {
 	ToolCalls        []compatToolCall `json:"tool_calls,omitempty"`
 }
 
-// compatToolCall is a tool call in the real key order (spec/api.md §3.1).
+// compatToolCall is a tool call in the real key order.
 type compatToolCall struct {
 	ID       string             `json:"id"`
 	Type     string             `json:"type"`
@@ -153,7 +153,7 @@ type compatPromptDetail struct {
 }
 
 // usageOf reports the tokens of a reply. Reasoning tokens are included in completion_tokens
-// and also reported apart when the request ran in thinking mode (spec/api.md §3.1).
+// and also reported apart when the request ran in thinking mode.
 func usageOf(c *call, res *result) compatUsage {
 	u := compatUsage{
 		PromptTokens:     c.promptTokens,
