@@ -61,6 +61,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 // premature-retry records, the usage and the queued faults.
 func (s *Server) Reset() {
 	s.ResetLimits()
+	s.history.clear()
 	s.ClearRequests()
 	s.clearUsage()
 	s.clearFaults()

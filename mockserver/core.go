@@ -25,6 +25,7 @@ type call struct {
 	fault     *Fault     // a fault to inject mid-stream (after fault.AfterChunks events)
 	faultErr  *Error     // the error it answers with; nil for stream_drop
 	admission *admission // the rate limiter's answer, once asked; its headers go out with the answer
+	stats     callStats  // what the metrics need to know of the answer
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then

@@ -198,3 +198,17 @@ func describe(rs []RequestRecord) string {
 	}
 	return strings.TrimSuffix(sb.String(), "\n")
 }
+
+// len is the number of records held.
+func (j *journal) len() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.ring)
+}
+
+// stats returns the number of records held and the sequence number of the newest ever added.
+func (j *journal) stats() (int, int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.ring), j.seq
+}

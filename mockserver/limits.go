@@ -74,6 +74,12 @@ type admission struct {
 	show   bool                 // the rate-limit headers are to be sent (WithRateLimitHeaders)
 	state  ratelimit.ScopeState // the scope's state that decided admission
 	denial *ratelimit.Denial    // why the call was refused; nil when admitted
+
+	key      ratelimit.Key // the scope asked
+	limits   RateLimits    // the limits that applied
+	at       time.Time     // the server's clock when asked
+	estimate int           // the tokens counted at admission
+	deniedBy string        // the rule that refused: rpm, rps, tpm, tps or burst
 }
 
 // admit checks the call against its scope's window, as the real service limits requests
@@ -87,7 +93,7 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	key := rl.scopeOf(apiKey, c.modelID)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
-	adm := &admission{}
+	adm := &admission{key: key, limits: lim, at: now}
 
 	rl.mu.Lock()
 	if nb, ok := rl.notBefore[key]; ok {
@@ -101,7 +107,11 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	rl.mu.Unlock()
 
 	estimate := c.promptTokens + c.maxOutput
+	adm.estimate = estimate
 	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
+	if denial != nil {
+		adm.deniedBy = dimensionOf(denial)
+	}
 	if rl.headers {
 		adm.show = true
 		adm.state = rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
@@ -131,6 +141,7 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
 		s.rates.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+		s.history.settle(adm.key, adm.at, tokens-adm.estimate)
 	}
 }
 

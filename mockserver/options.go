@@ -41,6 +41,9 @@ type config struct {
 	faultRate        float64
 	adminToken       string
 	onRequest        func(RequestRecord)
+	noMetrics        bool // WithoutMetrics
+	vllmMetrics      bool // WithVLLMMetrics
+	pprof            bool // WithPprof
 }
 
 // Fallbacks: what answers a request that no fixture matches.

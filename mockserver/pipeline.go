@@ -39,11 +39,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	c := s.newCall(r)
 	rec := RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
 	drop := s.runChat(w, r, shape, c, &rec)
-	rec.DurationMs = float64(time.Since(c.start).Microseconds()) / 1000
+	elapsed := time.Since(c.start)
+	rec.DurationMs = float64(elapsed.Microseconds()) / 1000
 	rec.Seq = s.journal.add(rec)
 	if s.cfg.onRequest != nil {
 		s.cfg.onRequest(rec)
 	}
+	s.metrics.request(c, &rec, elapsed)
 	if drop {
 		panic(http.ErrAbortHandler)
 	}
@@ -119,6 +121,7 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 
 	adm, e := s.admit(c, key)
 	c.admission = adm
+	s.observeDecision(c, adm)
 	rec.PrematureRetry = adm.premature
 	if e != nil {
 		fail(e, req.Stream)
@@ -137,7 +140,14 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		rec.Status, rec.ErrorCode = 499, "client_closed_request"
 		return false
 	}
+	if req.Stream {
+		s.metrics.streamOpen(1)
+	}
 	sent, dropped := shape.writeResult(w, r, c, res)
+	if req.Stream {
+		s.metrics.streamOpen(-1)
+	}
+	c.stats.reasoning = min(res.reasoningTokens, sent)
 	s.settle(adm, c.promptTokens+sent)
 	if sent < res.completionTokens && c.fault == nil {
 		s.log.Info("client went away mid-stream", "request_id", c.id, "model", c.modelID,

@@ -22,6 +22,10 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
 
+	if s.metrics != nil {
+		r.Handle("/metrics", s.requireAdmin(s.metrics.handler())).Methods(http.MethodGet)
+	}
+
 	// The control API, locked by WithAdminToken when set.
 	ctl := r.PathPrefix("/_mock").Subrouter()
 	ctl.Use(s.requireAdmin)
@@ -30,6 +34,11 @@ func (s *Server) routes() *mux.Router {
 	ctl.HandleFunc("/requests", s.handleClearRequests).Methods(http.MethodDelete)
 	ctl.HandleFunc("/reset", s.handleReset).Methods(http.MethodPost)
 	ctl.HandleFunc("/limits", s.handleLimits).Methods(http.MethodGet)
+	ctl.HandleFunc("/limits/history", s.handleLimitsHistory).Methods(http.MethodGet)
+	ctl.HandleFunc("/", s.handleDashboard).Methods(http.MethodGet)
+	if s.cfg.pprof {
+		ctl.PathPrefix("/debug/pprof/").Handler(pprofHandler())
+	}
 	ctl.HandleFunc("/clock/advance", s.handleClockAdvance).Methods(http.MethodPost)
 	ctl.HandleFunc("/faults", s.handleFaults).Methods(http.MethodPost)
 	ctl.HandleFunc("/usage", s.handleUsage).Methods(http.MethodGet)

@@ -33,6 +33,8 @@ type Server struct {
 	faults   *faultQueue
 	latency  *latencySetting
 	usage    *usageBook
+	metrics  *metrics       // nil when WithoutMetrics
+	history  *windowHistory // per-second rate-limit history for the dashboard
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -109,6 +111,10 @@ func New(opts ...Option) (*Server, error) {
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	if cfg.burst {
 		s.rates.limiter.Burst = &ratelimit.BurstRule{}
+	}
+	s.history = newWindowHistory()
+	if !cfg.noMetrics {
+		s.metrics = newMetrics(s)
 	}
 	s.router = s.routes()
 	return s, nil

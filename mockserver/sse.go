@@ -3,6 +3,7 @@ package mockserver
 import (
 	"errors"
 	"net/http"
+	"time"
 )
 
 const sseContentType = "text/event-stream;charset=UTF-8"
@@ -26,6 +27,7 @@ type sseWriter struct {
 	errFrame func(e *Error, seq int) []byte // the shape's error frame
 	buf      []byte                         // scratch space for the shape's frames
 	err      error                          // first failure: the client went away, or a fault ended the stream
+	paced    bool                           // tokens were paced: the next frame carries the first token
 }
 
 // newSSEWriter writes the headers of a successful stream and returns its writer.
@@ -56,6 +58,9 @@ func (st *sseWriter) write(b []byte) {
 		st.err = err
 		return
 	}
+	if st.paced && st.c.stats.firstFrame.IsZero() {
+		st.c.stats.firstFrame = time.Now()
+	}
 	if err := st.rc.Flush(); err != nil {
 		st.err = err
 		return
@@ -69,6 +74,7 @@ func (st *sseWriter) pace(n int) {
 		if err := st.c.pace.tokens(n); err != nil {
 			st.err = err
 		}
+		st.paced = true
 	}
 }
 
