@@ -30,6 +30,9 @@ type RequestRecord struct {
 	Fault            string    `json:"fault,omitempty"`
 	PrematureRetry   bool      `json:"premature_retry,omitempty"`
 	DurationMs       float64   `json:"duration_ms"` // wall time from arrival to the last byte
+	// Response is the body sent (for a stream, its events), capped like Body.
+	Response          string `json:"response"`
+	ResponseTruncated bool   `json:"response_truncated,omitempty"`
 }
 
 // String is a one-line summary, used in assertion failures.

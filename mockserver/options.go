@@ -340,7 +340,7 @@ const DefaultJournalSize = 1000
 const DefaultJournalBodyBytes = 64 << 10
 
 // WithJournal sets how many requests the journal keeps (0 turns it off) and how many bytes of
-// each body it keeps.
+// each body it keeps, request and response: at most size × 2 × bodyBytes in all.
 func WithJournal(size, bodyBytes int) Option {
 	return func(c *config) error {
 		if size < 0 || bodyBytes < 0 {

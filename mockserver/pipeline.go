@@ -38,7 +38,9 @@ type wireShape interface {
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireShape) {
 	c := s.newCall(r)
 	rec := RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
-	drop := s.runChat(w, r, shape, c, &rec)
+	cw := &captureWriter{ResponseWriter: w, limit: s.cfg.journalBodyBytes}
+	drop := s.runChat(cw, r, shape, c, &rec)
+	rec.Response, rec.ResponseTruncated = cw.body()
 	elapsed := time.Since(c.start)
 	rec.DurationMs = float64(elapsed.Microseconds()) / 1000
 	rec.Seq = s.journal.add(rec)
