@@ -112,6 +112,7 @@ type LimitsHistory struct {
 	WindowSeconds  int            `json:"window_seconds"`
 	JournalEntries int            `json:"journal_entries"`
 	JournalLastSeq int64          `json:"journal_last_seq"`
+	JournalClears  int64          `json:"journal_clears"` // changes when the journal is cleared or reset
 	Scopes         []ScopeHistory `json:"scopes"`
 }
 
@@ -121,7 +122,7 @@ func (s *Server) LimitsHistory() LimitsHistory {
 	now := s.clock.Now()
 	nowSec := now.Unix()
 	out := LimitsHistory{Now: now.UTC(), WindowSeconds: historySeconds}
-	out.JournalEntries, out.JournalLastSeq = s.journal.stats()
+	out.JournalEntries, out.JournalLastSeq, out.JournalClears = s.journal.stats()
 	rl := s.rates
 	s.history.mu.Lock()
 	for key, h := range s.history.scopes {

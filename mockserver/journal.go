@@ -89,6 +89,7 @@ type journal struct {
 	next    int // index of the next write once the ring is full
 	seq     int64
 	bodyCap int
+	clears  int64 // times the journal was cleared
 }
 
 func newJournal(size, bodyCap int) *journal {
@@ -132,6 +133,7 @@ func (j *journal) clear() {
 	defer j.mu.Unlock()
 	j.ring = j.ring[:0]
 	j.next = 0
+	j.clears++
 }
 
 func matchAll(r RequestRecord, filters []RequestFilter) bool {
@@ -209,9 +211,10 @@ func (j *journal) len() int {
 	return len(j.ring)
 }
 
-// stats returns the number of records held and the sequence number of the newest ever added.
-func (j *journal) stats() (int, int64) {
+// stats returns the number of records held, the sequence number of the newest ever added and
+// how many times the journal was cleared.
+func (j *journal) stats() (int, int64, int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.ring), j.seq
+	return len(j.ring), j.seq, j.clears
 }

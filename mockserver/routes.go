@@ -26,6 +26,9 @@ func (s *Server) routes() *mux.Router {
 		r.Handle("/metrics", s.requireAdmin(s.metrics.handler())).Methods(http.MethodGet)
 	}
 
+	// The dashboard page holds no data: it is public and sends the admin token it is given.
+	r.HandleFunc("/_mock/", s.handleDashboard).Methods(http.MethodGet)
+
 	// The control API, locked by WithAdminToken when set.
 	ctl := r.PathPrefix("/_mock").Subrouter()
 	ctl.Use(s.requireAdmin)
@@ -35,7 +38,6 @@ func (s *Server) routes() *mux.Router {
 	ctl.HandleFunc("/reset", s.handleReset).Methods(http.MethodPost)
 	ctl.HandleFunc("/limits", s.handleLimits).Methods(http.MethodGet)
 	ctl.HandleFunc("/limits/history", s.handleLimitsHistory).Methods(http.MethodGet)
-	ctl.HandleFunc("/", s.handleDashboard).Methods(http.MethodGet)
 	if s.cfg.pprof {
 		ctl.PathPrefix("/debug/pprof/").Handler(pprofHandler())
 	}
