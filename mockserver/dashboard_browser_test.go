@@ -168,7 +168,7 @@ func TestDashboardBrowser(t *testing.T) {
 	if respBody := text(`#journal tr.detail pre.resp`); !strings.Contains(respBody, `"limit_requests"`) {
 		t.Fatalf("response body of the 429: %q", respBody)
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}

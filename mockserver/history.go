@@ -101,9 +101,9 @@ func (wh *windowHistory) clear() {
 // requests admitted, the tokens they count and the requests refused.
 type ScopeHistory struct {
 	LimitState
-	Requests []int64 `json:"requests_per_second"`
-	Tokens   []int64 `json:"tokens_per_second"`
-	Rejected []int64 `json:"rejected_per_second"`
+	RequestsPerSecond []int64 `json:"requests_per_second"`
+	TokensPerSecond   []int64 `json:"tokens_per_second"`
+	RejectedPerSecond []int64 `json:"rejected_per_second"`
 }
 
 // LimitsHistory is GET /_mock/limits/history.
@@ -129,12 +129,12 @@ func (s *Server) LimitsHistory() LimitsHistory {
 		if h.last <= nowSec-historySeconds {
 			continue
 		}
-		sh := ScopeHistory{Requests: make([]int64, historySeconds), Tokens: make([]int64, historySeconds), Rejected: make([]int64, historySeconds)}
+		sh := ScopeHistory{RequestsPerSecond: make([]int64, historySeconds), TokensPerSecond: make([]int64, historySeconds), RejectedPerSecond: make([]int64, historySeconds)}
 		for j := range historySeconds {
 			sec := nowSec - historySeconds + 1 + int64(j)
 			i := int(((sec % historySeconds) + historySeconds) % historySeconds)
 			if h.sec[i] == sec {
-				sh.Requests[j], sh.Tokens[j], sh.Rejected[j] = h.requests[i], h.tokens[i], h.rejd[i]
+				sh.RequestsPerSecond[j], sh.TokensPerSecond[j], sh.RejectedPerSecond[j] = h.requests[i], h.tokens[i], h.rejd[i]
 			}
 		}
 		sh.Account, sh.Model = key.Account, key.Model

@@ -39,6 +39,9 @@ type settings struct {
 	fileOpts        []mockserver.Option // what only the config file can say
 	startFaults     []mockserver.Fault  // faults queued at start (config file)
 	version         bool
+	metrics         bool // GET /metrics (on by default)
+	metricsVLLM     bool
+	pprof           bool
 }
 
 // optionalInt is an integer flag that remembers whether it was given, so that 0 (unlimited)
@@ -105,6 +108,15 @@ func (s settings) options() []mockserver.Option {
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
+	if !s.metrics {
+		opts = append(opts, mockserver.WithoutMetrics())
+	}
+	if s.metricsVLLM {
+		opts = append(opts, mockserver.WithVLLMMetrics())
+	}
+	if s.pprof {
+		opts = append(opts, mockserver.WithPprof())
+	}
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -147,6 +159,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.StringVar(&s.logFormat, "log-format", "text", "request log format: text or json")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may finish")
 	fs.StringVar(&s.configPath, "config", "", "YAML config file: every flag by its name with underscores, plus models, accounts, inline_fixtures and faults")
+	fs.BoolVar(&s.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics (behind --admin-token when set); --metrics=false turns it off")
+	fs.BoolVar(&s.metricsVLLM, "metrics-vllm", false, "add the vLLM-compatible metrics (vllm:*) to /metrics")
+	fs.BoolVar(&s.pprof, "pprof", false, "serve Go's profiler under /_mock/debug/pprof/ (behind --admin-token when set)")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: qwenmock [flags]\n\nAn offline stand-in for the Qwen3-Max API (DashScope).\n\nFlags (each also read from the environment variable shown):\n")

@@ -42,6 +42,9 @@ type fileConfig struct {
 	AdminToken      *string            `yaml:"admin_token"`
 	LogFormat       *string            `yaml:"log_format"`
 	ShutdownTimeout *string            `yaml:"shutdown_timeout"`
+	Metrics         *bool              `yaml:"metrics"`
+	MetricsVLLM     *bool              `yaml:"metrics_vllm"`
+	Pprof           *bool              `yaml:"pprof"`
 }
 
 // modelOverride changes the given fields of a catalogue model, or adds a model when its id is
@@ -128,6 +131,9 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("admin-token", fc.AdminToken)
 	str("log-format", fc.LogFormat)
 	str("shutdown-timeout", fc.ShutdownTimeout)
+	flag("metrics", fc.Metrics)
+	flag("metrics-vllm", fc.MetricsVLLM)
+	flag("pprof", fc.Pprof)
 	return out
 }
 
