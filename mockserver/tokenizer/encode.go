@@ -19,7 +19,7 @@ const (
 	// pieces are runs of one character or machine-made junk, and 64 KB windows
 	// keep their counts within about 0.2% (5–16 ppm for random characters) while
 	// a window costs at most about 12 ms.
-	hugePiece = 64 << 10
+	hugePiece = 1 << 20
 )
 
 // sink receives the ids of consecutive parts of the text.
@@ -139,7 +139,7 @@ func (e *encoder) segment(seg string) bool {
 		end := nfcBoundary(seg, start+e.window)
 		w := seg[start:end]
 		if !nfcInert(w) {
-			w = norm.NFC.String(w)
+			w = nfcRef(w)
 		}
 		e.out.normalized += end - start
 		start = end
@@ -226,16 +226,10 @@ func (e *encoder) feed(w string, final bool) bool {
 	return e.pieces(text)
 }
 
-// tiktokenMaxPiece is the longest piece given to tiktoken-go. Its merge costs O(n²) in
-// the piece and about a microsecond of regexp2 per call, which is nothing for words and
-// digits but too much for long CJK runs or machine-made junk, which mergeLong takes.
-const tiktokenMaxPiece = 32
-
 // pieces encodes normalised text that ends at a safe cut, piece by piece: a piece
-// seen before comes from the memo (if short); a new piece of up to tiktokenMaxPiece
-// bytes is encoded by tiktoken-go, a longer one merged by mergeLong (the same merges,
-// in time about linear in the piece, where tiktoken-go's is quadratic), a huge one by
-// mergeHuge; the result is remembered.
+// seen before comes from the memo; a new one is merged by mergeLong (the merges of
+// tiktoken's byte-pair encoding, in the same order, in time about linear in the
+// piece), a huge one by mergeHuge; the result is remembered.
 func (e *encoder) pieces(text string) bool {
 	for i := 0; i < len(text); {
 		j := e.p.next(text, i)
@@ -249,11 +243,7 @@ func (e *encoder) pieces(text string) bool {
 				}
 				continue
 			}
-			if len(piece) <= tiktokenMaxPiece {
-				ids = append(ids, e.t.tk.EncodeOrdinary(piece)...)
-			} else {
-				ids = e.t.mergeLong(piece, ids)
-			}
+			ids = e.t.mergeLong(piece, ids)
 			e.t.memo.put(piece, ids)
 		}
 		e.scratch = ids
