@@ -19,7 +19,11 @@ const (
 	// pieces are runs of one character or machine-made junk, and 64 KB windows
 	// keep their counts within about 0.2% (5–16 ppm for random characters) while
 	// a window costs at most about 12 ms.
-	hugePiece = 1 << 20
+	hugePiece = 64 << 10
+	// exactPiece is the length up to which a piece is merged whole, exactly as the
+	// reference merges every piece: a merge of 1 MiB costs at most about 0.2 s.
+	// Only longer pieces are merged in windows of hugePiece bytes.
+	exactPiece = 1 << 20
 )
 
 // sink receives the ids of consecutive parts of the text.
@@ -51,6 +55,7 @@ type encoder struct {
 	out     *sink
 	window  int    // nfcWindow, smaller in tests
 	huge    int    // hugePiece, smaller in tests
+	exact   int    // exactPiece; equal to huge in tests
 	pending []byte // normalised text not yet cut into pieces
 	stalled bool   // drain cannot go on in the piece pending starts with
 	scratch []int
@@ -62,7 +67,7 @@ type encoder struct {
 
 // run encodes text into s; it stops early once s.n exceeds s.limit.
 func (t *Tokenizer) run(text string, s *sink) {
-	t.runWith(text, s, nfcWindow, hugePiece)
+	t.runExact(text, s, nfcWindow, hugePiece, exactPiece)
 }
 
 // runWindow is run with NFC windows of window bytes, for tests.
@@ -73,13 +78,18 @@ func (t *Tokenizer) runWindow(text string, s *sink, window int) {
 // runWith is run with NFC windows of window bytes and huge pieces cut into windows
 // of huge bytes.
 func (t *Tokenizer) runWith(text string, s *sink, window, huge int) {
+	t.runExact(text, s, window, huge, huge)
+}
+
+// runExact is runWith with pieces of up to exact bytes merged whole.
+func (t *Tokenizer) runExact(text string, s *sink, window, huge, exact int) {
 	if s.limit < 0 {
 		return
 	}
 	if !utf8.ValidString(text) {
 		text = sanitize(text)
 	}
-	e := encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge}
+	e := encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge, exact: exact}
 	for len(text) > 0 {
 		i, id := nextSpecial(text)
 		if i < 0 {
@@ -237,7 +247,7 @@ func (e *encoder) pieces(text string) bool {
 		i = j
 		ids, hit := e.t.memo.get(piece, e.scratch[:0])
 		if !hit {
-			if len(piece) > e.huge {
+			if len(piece) > e.exact {
 				if !e.mergeHuge(piece) {
 					return false
 				}
