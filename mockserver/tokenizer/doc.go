@@ -68,8 +68,8 @@
 //     byte, about linear in the piece. It is tested against tiktoken-go's merge on
 //     pieces of up to 5 KB and against an independent heap merge on pieces of up
 //     to 64 KB, and Encode against tiktoken-go end to end on random text.
-//   - A piece longer than 1 MiB (hugePiece) is merged in windows (window.go): cut
-//     into windows of just under 1 MiB, each merged on its own. No real word comes
+//   - A piece longer than 1 MiB (exactPiece) is merged in windows (window.go): cut
+//     into windows of 63.75–64 KB (hugePiece), each merged on its own. No real word comes
 //     near that length; such pieces are runs of one character or machine-made junk. A
 //     window ends, among its last 256 positions, where the 8 preceding bytes hash
 //     lowest, so text that repeats with a period of up to 256 bytes is cut into
@@ -86,41 +86,33 @@
 // The count of a huge piece is the sum of its windows' counts, which is the one
 // difference from the reference left: it merges every word whole. Cutting a token
 // adds a token or so (rarely, removes one): the tests allow 3 per cut. Measured
-// with 64 KB windows, the windowed count of 1 MB words is off by 5 ppm (random
-// letters or punctuation), 16 ppm (random CJK), nothing (a run of one character),
-// and 0.02–0.18% for the worst case found, random sequences of vocabulary tokens
-// of 8–128 bytes, which cut badly; 1 MiB windows cut sixteen times less often.
+// on 1 MB words, the windowed count is off by 5 ppm (random letters or
+// punctuation), 16 ppm (random CJK), nothing (a run of one character), and
+// 0.02–0.18% for the worst case found, random sequences of vocabulary tokens of
+// 8–128 bytes, which cut badly.
 //
 // Cost: merging costs at most about 0.2 s per MB of a huge piece (the worst case,
 // random sequences of long letter tokens), 0.03–0.15 s per MB for random letters,
 // punctuation or CJK, and next to nothing for runs and short periods; checking,
 // normalising, splitting and copying the text cost about 6 ms per MB more.
 // CountLimit with limit L stops within one window after the count passes L: it
-// merges the text that holds L tokens plus at most one window, and normalises at
-// most four windows more. Count has no limit: a 32 MB word of random letters
-// takes about 2.7 s. Against the 997,952 tokens of the 1M-token models, a 32 MB
-// body made of long vocabulary tokens (one token per 10 to 48 bytes) must be
-// merged nearly whole before the limit is passed, which takes more than 0.5 s.
+// merges the text that holds L tokens plus at most one window (or the first 1 MiB
+// of a piece, merged whole), and normalises at most 1 MiB more. Count has no
+// limit: a 32 MB word of random letters takes about 2.7 s. Against the 997,952
+// tokens of the 1M-token models, a 32 MB body made of long vocabulary tokens (one
+// token per 10 to 48 bytes) must be merged nearly whole before the limit is
+// passed, which takes well over 0.5 s of CPU.
 //
 // # Figures
 //
-// On the development machine (2 shared vCPUs, Xeon; go test -bench . -benchtime 3x,
-// two runs): English prose 83–100 MB/s (before: 48–92), against 2.8–4.2 MB/s for
-// tiktoken-go alone and 3.9–4.7 MB/s for cl100k_base; Chinese 11–19 MB/s (before:
-// 3.2–5; tiktoken-go 6 MB/s); Go source 17–48 MB/s with a warm memo, 8–28 MB/s cold
-// (before: 8–21; tiktoken-go 1.9–2.9 MB/s). The lower ends are with tiktoken-go
-// encoding the new short pieces, as now; the upper ends were measured with mergeLong
-// taking every piece. mergeLong on
-// a 64 KB word: 8–16 MB/s for random letters, 16–28 for punctuation, 15–33 for
-// CJK, 22–33 for spaces, 5–6.5 for long letter tokens (before: 2.2–5.2 MB/s, with a
-// 4-ary heap and a string-keyed map look-up per pair). Count of a 1 MB word: 82–84
-// ms for random letters, 48–56 ms for punctuation, 38–48 ms for CJK, 6–7 ms for 'a'
-// or spaces repeated, 0.17–0.18 s for long letter tokens (before: 0.33–0.67 s).
-// CountLimit of one word against 258,048 and 997,952 tokens: 1 MB in 5–94 ms, 4 MB
-// in 9–169 ms, 32 MB in 18–241 ms for random letters, punctuation, CJK, 'a' or
-// spaces (before: 0.38–0.83 s, 1.5–3.0 s and 15–29 s). A 32 MB English body against
-// 258,048 tokens stops after 22 ms. A cached 64 KB prompt counts in 8–10 µs instead
-// of 0.6–1.1 ms.
+// BenchmarkCount compares Count with tiktoken-go (regexp2 and its quadratic
+// merge) on 1 MB of English prose, Chinese prose and Go source in one run;
+// BenchmarkHugeWord reports the CPU time of CountLimit on one-word bodies of up
+// to 32 MB; BenchmarkLoadedHeap the live heap a loaded tokenizer adds and the
+// time of a full collection with it alive. On a shared 2-vCPU machine under
+// heavy load (ratios within one run): English 58×, Chinese 18× and Go source 18×
+// tiktoken-go's speed with a warm memo; the loaded tokenizer holds no pointers
+// the collector scans but the count cache's.
 //
 // # Known limits
 //
