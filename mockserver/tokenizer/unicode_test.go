@@ -91,7 +91,6 @@ func TestNormalisationSweep(t *testing.T) {
 func TestClassSweep(t *testing.T) {
 	t.Parallel()
 	p := newPretokenizer()
-	re := mustRegexp(t)
 	newer := 0
 	for r := rune(0); r <= utf8.MaxRune; r++ {
 		if uniprobe.Skip(r) {
@@ -118,12 +117,10 @@ func TestClassSweep(t *testing.T) {
 		if got := p.class(r); got != slowClass(r) {
 			t.Fatalf("class(%U) = %d, table %d", r, got, slowClass(r))
 		}
-		if r > 0x3ffff && r < 0xe0000 {
-			continue // unassigned planes: the same in both
-		}
-		if !equalInts(cuts(regexPieces(t, re, probes[0])), want[0]) || !equalInts(cuts(regexPieces(t, re, probes[1])), want[1]) {
-			if goClass(r) != clsOther || slowClass(r) == clsOther || slowClass(r) == clsSpace {
-				t.Fatalf("%U: class %d, Go's tables %d", r, slowClass(r), goClass(r))
+		if g := goClass(r); g != slowClass(r) {
+			// Go's tables are regexp2's: TestRuneClassesMatchRegexp2.
+			if g != clsOther || slowClass(r) == clsOther || slowClass(r) == clsSpace {
+				t.Fatalf("%U: class %d, Go's tables %d", r, slowClass(r), g)
 			}
 			newer++
 		}
