@@ -63,9 +63,9 @@ func TestNormalisationSweep(t *testing.T) {
 	t.Parallel()
 	answers := refNormAnswers(t)
 	n := 0
-	for _, p := range uniprobe.All() {
+	uniprobe.Each(func(p uniprobe.Probe) {
 		if p.Kind != uniprobe.NFC {
-			continue
+			return
 		}
 		n++
 		want, ok := answers[p.Text]
@@ -78,7 +78,7 @@ func TestNormalisationSweep(t *testing.T) {
 		if got := nfcSlow(p.Text); got != want {
 			t.Errorf("nfcSlow(%+q) = %+q, reference %+q", p.Text, got, want)
 		}
-	}
+	})
 	if n < utf8.MaxRune-2048 {
 		t.Fatalf("only %d probes", n)
 	}

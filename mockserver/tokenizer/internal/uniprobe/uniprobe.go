@@ -52,12 +52,18 @@ func Skip(r rune) bool {
 	return r >= 0xd800 && r < 0xe000 || r == ' ' || r == '\r' || r == '\n'
 }
 
-// All returns every probe, in a fixed order: for each code point, its class
-// probes and its normalisation alone; for a combining mark (by Go's tables), the
-// two reordering probes U+0301 r and r U+0334; for a code point that Go's tables
-// decompose, its decomposition.
+// All returns every probe, in the order of Each.
 func All() []Probe {
 	var out []Probe
+	Each(func(p Probe) { out = append(out, p) })
+	return out
+}
+
+// Each calls yield with every probe, in a fixed order: for each code point, its
+// class probes and its normalisation alone; for a combining mark (by Go's tables),
+// the two reordering probes U+0301 r and r U+0334; for a code point that Go's
+// tables decompose, its decomposition.
+func Each(yield func(Probe)) {
 	for r := rune(0); r <= utf8.MaxRune; r++ {
 		if r >= 0xd800 && r < 0xe000 {
 			continue
@@ -65,15 +71,16 @@ func All() []Probe {
 		s := string(r)
 		if !Skip(r) {
 			c := ClassProbes(r)
-			out = append(out, Probe{Pre, r, c[0]}, Probe{Pre, r, c[1]})
+			yield(Probe{Pre, r, c[0]})
+			yield(Probe{Pre, r, c[1]})
 		}
-		out = append(out, Probe{NFC, r, s})
+		yield(Probe{NFC, r, s})
 		if norm.NFD.PropertiesString(s).CCC() != 0 {
-			out = append(out, Probe{NFC, r, Mark230 + s}, Probe{NFC, r, s + Mark1})
+			yield(Probe{NFC, r, Mark230 + s})
+			yield(Probe{NFC, r, s + Mark1})
 		}
 		if d := norm.NFD.String(s); d != s {
-			out = append(out, Probe{NFC, r, d})
+			yield(Probe{NFC, r, d})
 		}
 	}
-	return out
 }
