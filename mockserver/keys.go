@@ -58,6 +58,7 @@ const MaxScopes = 10_000
 
 // scopeLRU orders the scopes by last use.
 type scopeLRU struct {
+	max   int        // MaxScopes unless a test lowers it
 	mu    sync.Mutex // guards order and byKey
 	order *list.List // of ratelimit.Key, most recent first
 	byKey map[ratelimit.Key]*list.Element
@@ -75,7 +76,7 @@ func (l *scopeLRU) touch(key ratelimit.Key) (ratelimit.Key, bool) {
 		return ratelimit.Key{}, false
 	}
 	l.byKey[key] = l.order.PushFront(key)
-	if l.order.Len() <= MaxScopes {
+	if l.order.Len() <= l.max {
 		return ratelimit.Key{}, false
 	}
 	old := l.order.Remove(l.order.Back()).(ratelimit.Key)

@@ -91,6 +91,7 @@ func New(opts ...Option) (*Server, error) {
 		notBefore: map[ratelimit.Key]time.Time{},
 		premature: map[ratelimit.Key]int{},
 		accountOf: maps.Clone(cfg.accounts),
+		lru:       scopeLRU{max: MaxScopes},
 		catalogued: func(model string) RateLimits {
 			if m, ok := s.models.lookup(model); ok {
 				return RateLimits{RPM: m.RPM, TPM: m.TPM}

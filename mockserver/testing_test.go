@@ -341,6 +341,9 @@ func TestManyServers(t *testing.T) {
 // controlCall sends a control request and returns the status and body.
 func controlCall(t *testing.T, ts *TestServer, method, path, body string, headers ...string) (int, string) {
 	t.Helper()
+	if body != "" {
+		headers = append([]string{"Content-Type", "application/json"}, headers...)
+	}
 	resp, out := send(t, method, ts.URL+path, body, headers...)
 	return resp.StatusCode, string(out)
 }

@@ -133,7 +133,7 @@ type gen struct {
 	o       options
 	vd      *validator
 	nodes   int
-	bytes   int // bytes of string candidates built so far, see spend
+	bytes   int                       // bytes of string candidates built so far, see spend
 	regexps map[string]*syntax.Regexp // parsed patterns for regexFill
 	lastDay time.Time                 // the last date generated, see day
 }
