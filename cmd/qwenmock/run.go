@@ -34,13 +34,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if check {
 		return healthcheck(ctx, s, stderr)
 	}
-	if s.adminToken == "" && !s.insecureControl && !loopbackAddr(s.addr) {
-		// Reachable from other machines: lock the control API with a fresh token.
-		if s.adminToken, err = newAdminToken(); err != nil {
-			fmt.Fprintf(stderr, "qwenmock: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stderr, "qwenmock: control API admin token (use Authorization: Bearer <token> on /_mock/*): %s\n", s.adminToken)
+	if err := ensureAdminToken(&s, stderr); err != nil {
+		fmt.Fprintf(stderr, "qwenmock: %v\n", err)
+		return 1
 	}
 	logger := newLogger(s.logFormat, stderr)
 	srv, err := mockserver.New(append(s.options(), mockserver.WithLogger(logger), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {

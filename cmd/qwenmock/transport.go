@@ -143,6 +143,22 @@ func loopbackAddr(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// ensureAdminToken locks the control API of a server reachable from other machines (an
+// address other than loopback, as the image's 0.0.0.0) with a fresh token, printed on stderr,
+// unless a token is given or --insecure-control-api says otherwise.
+func ensureAdminToken(s *settings, stderr io.Writer) error {
+	if s.adminToken != "" || s.insecureControl || loopbackAddr(s.addr) {
+		return nil
+	}
+	tok, err := newAdminToken()
+	if err != nil {
+		return err
+	}
+	s.adminToken = tok
+	fmt.Fprintf(stderr, "qwenmock: control API admin token (use Authorization: Bearer <token> on /_mock/*): %s\n", tok)
+	return nil
+}
+
 // newAdminToken makes a random admin token.
 func newAdminToken() (string, error) {
 	b := make([]byte, 24)
