@@ -33,20 +33,17 @@ func (s *Server) controlGuard(next http.Handler) http.Handler {
 		}
 		if s.cfg.adminToken != "" {
 			if !tokenMatches(bearerKey(r.Header.Get("Authorization")), s.cfg.adminToken) {
-				s.writeCompatError(w, r, errFixture(http.StatusUnauthorized, "invalid_admin_token",
-					"The control API needs Authorization: Bearer <admin token>."), s.cfg.newRequestID(), false)
+				s.writeControlError(w, r, errAdminToken())
 				return
 			}
 		} else if msg := s.crossSite(r); msg != "" {
-			s.writeCompatError(w, r, errFixture(http.StatusForbidden, "control_api_forbidden", msg+
-				" Set an admin token (--admin-token) to use the control API from elsewhere."), s.cfg.newRequestID(), false)
+			s.writeControlError(w, r, errControlForbidden(msg+" Set an admin token (--admin-token) to use the control API from elsewhere."))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && hasBody(r) {
 			mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if mt != "application/json" {
-				s.writeCompatError(w, r, errFixture(http.StatusUnsupportedMediaType, "unsupported_media_type",
-					"Control API bodies must be sent with Content-Type: application/json."), s.cfg.newRequestID(), false)
+				s.writeControlError(w, r, errUnsupportedMediaType())
 				return
 			}
 		}
@@ -122,6 +119,6 @@ func (s *Server) controlRoutes(methods map[string]http.HandlerFunc) http.Handler
 			return
 		}
 		w.Header().Set("Allow", allow)
-		s.writeCompatError(w, r, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+		s.writeControlError(w, r, errMethodNotAllowed(r.Method, r.URL.Path))
 	})
 }

@@ -4,8 +4,6 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 
@@ -19,16 +17,6 @@ import (
 // MaxAPIKeyBytes is the longest API key accepted; a longer one gets a 401 (real keys are 35
 // bytes).
 const MaxAPIKeyBytes = 256
-
-// errKeyTooLong answers a key longer than MaxAPIKeyBytes.
-func errKeyTooLong() *Error {
-	msg := fmt.Sprintf("Invalid API-key provided: it is longer than %d bytes.", MaxAPIKeyBytes)
-	return &Error{
-		Kind: "invalid_api_key", Status: http.StatusUnauthorized,
-		NativeCode: "InvalidApiKey", NativeMessage: msg,
-		CompatCode: "invalid_api_key", CompatType: "invalid_request_error", CompatMessage: msg,
-	}
-}
 
 // keyLabel shows a key as "sk-…1234#3fa9c2e10b7d": its "sk-" prefix if it has one, its last
 // four characters when it is at least 20 bytes long (so that a short key shows none of its

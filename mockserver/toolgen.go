@@ -1,8 +1,6 @@
 package mockserver
 
 import (
-	"fmt"
-	"net/http"
 	"strings"
 	"unicode"
 
@@ -78,15 +76,6 @@ func generateArguments(t toolDef, f *gofakeit.Faker) (string, error) {
 		return "", err
 	}
 	return pythonJSON(out), nil
-}
-
-// errToolSchema answers a request whose chosen tool has a parameters schema that no
-// arguments can be generated for: unsatisfiable, or beyond the generator's budget (5,000
-// values, 256 KiB of strings, 200,000 validation steps). The real model would still write
-// something; the mock refuses rather than send arguments that break the schema.
-func errToolSchema(tool string, err error) *Error {
-	return errFixture(http.StatusBadRequest, "tool_schema_unsupported", fmt.Sprintf(
-		"qwenmock cannot generate arguments for tool '%s' that validate against its parameters schema: %v.", tool, err))
 }
 
 // SchemaCacheBytes bounds the process-wide cache of compiled tool schemas (estimated
