@@ -167,3 +167,19 @@ func TestControlBounds(t *testing.T) {
 		}
 	}
 }
+
+// API paths answer a wrong method with a 405 in their own envelope and an Allow header.
+func TestAPIMethodNotAllowed(t *testing.T) {
+	s := newTestHandler(t)
+	for _, c := range []struct{ method, path, allow, body string }{
+		{"GET", "/compatible-mode/v1/chat/completions", "POST", `{"error":{"message":"Method GET is not allowed on /compatible-mode/v1/chat/completions.","type":"invalid_request_error","param":null,"code":"method_not_allowed"},"request_id":"`},
+		{"POST", "/v1/models", "GET", `{"error":{"message":"Method POST is not allowed on /v1/models.","type":"invalid_request_error","param":null,"code":"method_not_allowed"},"request_id":"`},
+		{"GET", "/api/v1/services/aigc/text-generation/generation", "POST", `{"code":"MethodNotAllowed","message":"Method GET is not allowed on /api/v1/services/aigc/text-generation/generation.","request_id":"`},
+		{"DELETE", "/v1/process", "POST", `{"code":"MethodNotAllowed","message":"Method DELETE is not allowed on /v1/process.","request_id":"`},
+	} {
+		st, h, body := control(t, s, newRequestTo(c.method, c.path, "127.0.0.1", ""))
+		if st != 405 || h.Get("Allow") != c.allow || !strings.HasPrefix(body, c.body) || h.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d Allow=%q %s", c.method, c.path, st, h.Get("Allow"), body)
+		}
+	}
+}

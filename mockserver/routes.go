@@ -20,6 +20,7 @@ func (s *Server) routes() *mux.Router {
 
 	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
+	s.wrongMethods(r)
 
 	// The control API (spec/interface.md), guarded by controlGuard.
 	ctl := r.PathPrefix("/_mock").Subrouter()
