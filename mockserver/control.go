@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// The control API lives under /_mock/, a prefix the real API never uses
-// (spec/interface.md). Its answers are JSON; its errors use the compatible envelope.
+// The control API lives under /_mock/, a prefix the real API never uses. Its answers are
+// JSON; its errors use the compatible envelope.
 
 // writeControl answers a control request with a JSON body.
 func writeControl(w http.ResponseWriter, status int, v any) {
@@ -21,7 +21,7 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) controlError(w http.ResponseWriter, r *http.Request, msg string) {
-	s.writeCompatError(w, r, errFixture(http.StatusBadRequest, "invalid_control_request", msg), s.cfg.newRequestID(), false)
+	writeCompatError(w, errMock("invalid_control_request", msg), s.cfg.newRequestID())
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +155,7 @@ type RuntimeLatency struct {
 
 // Config returns the settings that can change at run time.
 func (s *Server) Config() RuntimeConfig {
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	out := RuntimeConfig{RateLimits: RuntimeRateLimits{Models: maps.Clone(rl.perModel)}}
 	if rl.rpmAll != nil {
@@ -239,16 +239,16 @@ func (s *Server) handlePatchConfig(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if err == nil && len(p.RateLimits.Models) > 0 {
-			s.limits.mu.Lock()
-			n := len(s.limits.perModel)
+			s.rates.mu.Lock()
+			n := len(s.rates.perModel)
 			for m, l := range p.RateLimits.Models {
-				if _, had := s.limits.perModel[m]; had && l == nil {
+				if _, had := s.rates.perModel[m]; had && l == nil {
 					n--
 				} else if !had && l != nil {
 					n++
 				}
 			}
-			s.limits.mu.Unlock()
+			s.rates.mu.Unlock()
 			if n > MaxModelLimits {
 				err = fmt.Errorf("rate_limits.models: at most %d models may have their own limits", MaxModelLimits)
 			}
@@ -281,7 +281,7 @@ func (s *Server) handlePatchConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.RateLimits != nil {
-		rl := s.limits
+		rl := s.rates
 		rl.mu.Lock()
 		if rpmSet {
 			rl.rpmAll = rpm

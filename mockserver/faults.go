@@ -4,14 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Transport faults, besides the catalogue errors (ErrorKinds), that a test can inject.
+// Transport faults, besides the error kinds (ErrorKinds), that a test can inject.
 const (
 	// FaultStreamDrop closes the connection after AfterChunks events, with no error frame.
 	FaultStreamDrop = "stream_drop"
@@ -32,7 +31,7 @@ const (
 // DefaultSlowHeadersDelay is the wait of a slow_headers fault that names none.
 const DefaultSlowHeadersDelay = 5 * time.Second
 
-// Fault is an injected failure: a catalogue error by kind (answered before any byte, or, for
+// Fault is an injected failure: an error kind (answered before any byte, or, for
 // a stream with AfterChunks > 0, as the shape's error frame after that many events), or a
 // transport fault.
 type Fault struct {
@@ -47,7 +46,7 @@ type Fault struct {
 	DelayMs int `json:"delay_ms,omitempty"`
 }
 
-// IsFaultKind reports whether kind names a fault: a catalogue error or a transport fault.
+// IsFaultKind reports whether kind names a fault: an error kind or a transport fault.
 func IsFaultKind(kind string) bool {
 	switch kind {
 	case FaultStreamDrop, FaultHang, FaultSlowHeaders, "context_length":
@@ -110,7 +109,7 @@ func (q *faultQueue) take(model string) (Fault, bool) {
 	return Fault{}, false
 }
 
-// FailNext makes the next n requests fail with a fault kind: a catalogue error
+// FailNext makes the next n requests fail with a fault kind: an error kind
 // ("rate_limit_requests", "internal", …) or a transport fault ("stream_drop", "hang",
 // "slow_headers"). QueueFault gives the other settings.
 func (s *Server) FailNext(n int, kind string) error {
@@ -161,26 +160,26 @@ func faultFromHeader(h string) (Fault, *Error) {
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil && errors.Is(err, strconv.ErrRange) {
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: %s=%s is out of range.", k, capField(strings.TrimSpace(v), 64)))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %s=%s is out of range.", k, capField(strings.TrimSpace(v), 64)))
 		}
 		switch {
 		case err != nil:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
 		case k == "after_chunks":
 			f.AfterChunks = n
 		case k == "delay_ms":
 			f.DelayMs = n
 		default:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
 		}
 	}
 	if err := f.validate(); err != nil {
-		return f, errFixture(http.StatusBadRequest, "invalid_fault", "X-Mock-Fault: "+err.Error()+".")
+		return f, errMock("invalid_fault", "X-Mock-Fault: "+err.Error()+".")
 	}
 	return f, nil
 }
 
-// errorOfFault is the catalogue error a fault answers with, or nil for transport faults.
+// errorOfFault is the error a fault answers with, or nil for transport faults.
 func (c *call) errorOfFault(f Fault) *Error {
 	switch f.Kind {
 	case FaultStreamDrop, FaultHang, FaultSlowHeaders:

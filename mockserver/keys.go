@@ -79,7 +79,7 @@ func (l *scopeLRU) clear() {
 }
 
 // useScope records a use of key and drops the least recently used scope past MaxScopes.
-func (rl *rateLimits) useScope(key ratelimit.Key) {
+func (rl *rateLimiter) useScope(key ratelimit.Key) {
 	old, drop := rl.lru.touch(key)
 	if !drop {
 		return

@@ -130,7 +130,7 @@ func TestResourceLongKeys(t *testing.T) {
 // least recently used out.
 func TestResourceScopes(t *testing.T) {
 	srv := newTestHandler(t, WithLimits(RateLimits{RPM: 1}))
-	srv.limits.lru.max = 50
+	srv.rates.lru.max = 50
 	key := func(i int) string { return fmt.Sprintf("sk-%0250d", i) }
 	before := liveHeap()
 	for i := range 400 {
