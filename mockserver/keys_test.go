@@ -80,3 +80,31 @@ func TestLenientToolConversations(t *testing.T) {
 		}
 	}
 }
+
+// The key is checked before the body is read: a 401 costs no body, journals none, and an
+// oversized body without a valid key gets 401, not 413.
+func TestAuthenticateBeforeBody(t *testing.T) {
+	ts := NewTestServer(t, WithAPIKeys("sk-good"), WithMaxBodyBytes(1<<16))
+	junk := strings.Repeat("\x01", 64<<10)
+	resp, out := send(t, http.MethodPost, ts.URL+compatChat, junk, "Authorization", "Bearer sk-bad", "Content-Type", "application/json")
+	if resp.StatusCode != 401 || !strings.Contains(string(out), `"code":"invalid_api_key"`) {
+		t.Errorf("bad key: %d %s", resp.StatusCode, out)
+	}
+	resp, out = send(t, http.MethodPost, ts.URL+compatChat, strings.Repeat("a", 1<<20), "Content-Type", "application/json")
+	if resp.StatusCode != 401 || !strings.Contains(string(out), `"message":"No API-key provided."`) {
+		t.Errorf("oversized body without a key: %d %s", resp.StatusCode, out)
+	}
+	resp, out = send(t, http.MethodPost, ts.URL+nativeGen, strings.Repeat("a", 1<<20), "Authorization", "Bearer sk-bad")
+	if resp.StatusCode != 401 || !strings.Contains(string(out), `"code":"InvalidApiKey"`) {
+		t.Errorf("native: %d %s", resp.StatusCode, out)
+	}
+	for _, r := range ts.Requests() {
+		if r.Status != 401 || r.Body != "" {
+			t.Errorf("journal: %s with %d bytes of body", r, len(r.Body))
+		}
+	}
+	resp, _ = send(t, http.MethodPost, ts.URL+compatChat, strings.Repeat("a", 1<<17), "Authorization", "Bearer sk-good")
+	if resp.StatusCode != 413 {
+		t.Errorf("oversized body with a good key: %d", resp.StatusCode)
+	}
+}
