@@ -46,6 +46,7 @@ func newTestHandler(t *testing.T, opts ...Option) *Server {
 func do(t *testing.T, h http.Handler, method, path, key, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = "127.0.0.1" // a local client, as the control API requires without a token
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
