@@ -386,3 +386,34 @@ func TestNotice(t *testing.T) {
 		}
 	}
 }
+
+// TestREADME: the README stays short, links every page of docs/, and states the Go version
+// that go.mod requires.
+func TestREADME(t *testing.T) {
+	repo := root(t)
+	readme, err := os.ReadFile(filepath.Join(repo, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(readme, []byte("\n")); n > 300 {
+		t.Errorf("README.md has %d lines; keep it to 300 and move depth to a page of docs/", n)
+	}
+	for _, p := range pages(t)[1:] {
+		if !bytes.Contains(readme, []byte("]("+filepath.ToSlash(p)+")")) {
+			t.Errorf("README.md does not link %s", p)
+		}
+	}
+	gomod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(gomod)
+	if m == nil {
+		t.Fatal("go.mod has no go line")
+	}
+	for _, want := range []string{"Go " + string(m[1]) + " or newer", "`go " + string(m[1]) + "`"} {
+		if !bytes.Contains(readme, []byte(want)) {
+			t.Errorf("README.md does not say %q, the version go.mod requires", want)
+		}
+	}
+}
