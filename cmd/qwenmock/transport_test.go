@@ -13,8 +13,8 @@ import (
 )
 
 // Connections that idle, or send their body a byte at a time, once stayed open for good. The
-// deadlines below are loose
-// (a second and more against timeouts of 300 ms) so that a busy machine passes.
+// deadlines below are loose (a second and more against timeouts of 300 ms) so that a busy
+// machine passes.
 func TestConnectionBounds(t *testing.T) {
 	url, cancel, done := startRun(t, "--idle-timeout", "300ms", "--read-timeout", "300ms", "--max-connections", "8")
 	defer func() { cancel(); <-done }()
