@@ -155,7 +155,7 @@ func TestDashboardBrowser(t *testing.T) {
 		wait(`body[data-ready="1"]`),
 		wait(`.scope[data-model="qwen3-max"][data-rejected="2"]`),
 	)
-	scopeA := `.scope[data-account="key:sk-…aaaa"][data-model="qwen3-max"]`
+	scopeA := `.scope[data-account="key:` + keyLabel("sk-team-a-0000aaaa") + `"][data-model="qwen3-max"]`
 	rpm, rejected, nowBefore := text(scopeA+" .rpm-use"), text(scopeA+" .rejected"), text("#now")
 	rows, rateRows, failRows, cutRows := count("#journal tbody tr.row"), count("#journal tbody tr.rate"), count("#journal tbody tr.fail"), count("#journal tbody tr.cut")
 	// 48 s after the first request the window still holds team A's four admitted requests.

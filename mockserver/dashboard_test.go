@@ -82,7 +82,7 @@ func TestLimitsHistory(t *testing.T) {
 		t.Fatalf("%s", rec.Body)
 	}
 	sc := got.Scopes[0]
-	if sc.Account != "key:sk-…1111" || sc.Model != "qwen3-max" || sc.RPM != 2 || sc.Requests != 2 || sc.RemainingRequests != 0 || sc.ResetRequestsSecs != 60 {
+	if sc.Account != "key:"+keyLabel("sk-aaaaaaaa1111") || sc.Model != "qwen3-max" || sc.RPM != 2 || sc.Requests != 2 || sc.RemainingRequests != 0 || sc.ResetRequestsSecs != 60 {
 		t.Fatalf("state: %+v", sc.LimitState)
 	}
 	want := func(last, tenAgo int64) []int64 {

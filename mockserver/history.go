@@ -150,7 +150,7 @@ func (s *Server) LimitsHistory() LimitsHistory {
 		premature := rl.premature[key]
 		rl.mu.Unlock()
 		sh.LimitState = LimitState{
-			Account: redactAccount(key.Account), Model: key.Model,
+			Account: key.Account, Model: key.Model,
 			RPM: l.RPM, TPM: l.TPM, Requests: st.Requests, Tokens: st.Tokens,
 			RemainingRequests: st.RemainingRequests, RemainingTokens: st.RemainingTokens,
 			ResetRequestsSecs: st.ResetRequests.Seconds(), ResetTokensSecs: st.ResetTokens.Seconds(),

@@ -324,3 +324,15 @@ func (s *Server) observeDecision(c *call, adm *admission) {
 	s.history.record(adm.key, adm.at, adm.admitted, adm.estimate)
 	s.metrics.decision(c.modelID, adm, s.enforcedDimensions(adm.limits))
 }
+
+// metricsGuard asks for the admin token, when one is set, before the metrics. Scrapers run
+// anywhere, so there is no Origin or Host check: without a token /metrics is public.
+func (s *Server) metricsGuard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.adminToken != "" && !tokenMatches(bearerKey(r.Header.Get("Authorization")), s.cfg.adminToken) {
+			s.writeControlError(w, r, errAdminToken())
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

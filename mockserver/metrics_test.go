@@ -156,18 +156,18 @@ func TestMetricsScriptedSequence(t *testing.T) {
 	expectSeries(t, fams, "qwenmock_rate_limit_scopes", map[string]float64{"": 2})
 	var tokA, tokB float64
 	for _, r := range recs {
-		if r.Status == 200 && r.Key == "sk-…1111" {
+		if r.Status == 200 && r.Key == keyLabel("sk-aaaaaaaa1111") {
 			tokA += float64(r.PromptTokens + r.CompletionTokens)
 		}
-		if r.Status == 200 && r.Key == "sk-…2222" {
+		if r.Status == 200 && r.Key == keyLabel("sk-bbbbbbbb2222") {
 			tokB += float64(r.PromptTokens + r.CompletionTokens)
 		}
 	}
 	expectSeries(t, fams, "qwenmock_rate_limit_remaining", map[string]float64{
-		"dimension=requests,model=qwen3-max,scope=key:sk-…1111": 0,
-		"dimension=tokens,model=qwen3-max,scope=key:sk-…1111":   100000 - tokA,
-		"dimension=requests,model=qwen3-max,scope=key:sk-…2222": 1,
-		"dimension=tokens,model=qwen3-max,scope=key:sk-…2222":   100000 - tokB,
+		"dimension=requests,model=qwen3-max,scope=key:" + keyLabel("sk-aaaaaaaa1111"): 0,
+		"dimension=tokens,model=qwen3-max,scope=key:" + keyLabel("sk-aaaaaaaa1111"):   100000 - tokA,
+		"dimension=requests,model=qwen3-max,scope=key:" + keyLabel("sk-bbbbbbbb2222"): 1,
+		"dimension=tokens,model=qwen3-max,scope=key:" + keyLabel("sk-bbbbbbbb2222"):   100000 - tokB,
 	})
 	expectSeries(t, fams, "qwenmock_genai_semconv_info", map[string]float64{"version=1.42.0": 1})
 
