@@ -121,7 +121,8 @@ func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
 }
 
 func (m compatMessageWire) toMessage(i int) (chatMessage, *Error) {
-	msg := chatMessage{Role: m.Role, Content: m.Content.text, Partial: m.Partial != nil && *m.Partial}
+	msg := chatMessage{Role: m.Role, Content: m.Content.text, Partial: m.Partial != nil && *m.Partial,
+		BlockEnds: m.Content.blockEnds, CacheMarks: m.Content.marks}
 	if m.ToolCallID != nil {
 		msg.ToolCallID = *m.ToolCallID
 	}
@@ -276,24 +277,21 @@ type compatUsage struct {
 	CompletionTokens        int                     `json:"completion_tokens"`
 	TotalTokens             int                     `json:"total_tokens"`
 	CompletionTokensDetails *compatCompletionDetail `json:"completion_tokens_details,omitempty"`
-	PromptTokensDetails     compatPromptDetail      `json:"prompt_tokens_details"`
+	PromptTokensDetails     promptDetails           `json:"prompt_tokens_details"`
 }
 
 type compatCompletionDetail struct {
 	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
-type compatPromptDetail struct {
-	CachedTokens int `json:"cached_tokens"`
-}
-
 // usageOf reports the tokens of a reply. Reasoning tokens are included in completion_tokens
 // and also reported apart when the request ran in thinking mode (spec/api.md §3.1).
 func usageOf(c *call, res *result) compatUsage {
 	u := compatUsage{
-		PromptTokens:     c.promptTokens,
-		CompletionTokens: res.completionTokens,
-		TotalTokens:      c.promptTokens + res.completionTokens,
+		PromptTokens:        c.promptTokens,
+		CompletionTokens:    res.completionTokens,
+		TotalTokens:         c.promptTokens + res.completionTokens,
+		PromptTokensDetails: c.cache.details(),
 	}
 	if c.thinking {
 		u.CompletionTokensDetails = &compatCompletionDetail{ReasoningTokens: res.reasoningTokens}

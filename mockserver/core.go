@@ -21,10 +21,11 @@ type call struct {
 	maxOutput    int  // output cap: max_tokens (or the model's max), bounded by the context left
 	thinking     bool // the request runs in thinking mode
 
-	pace     *pacer // simulated latency; nil when there is none
-	fault    *Fault // a fault to inject mid-stream (after fault.AfterChunks events)
-	faultErr *Error // the error it answers with; nil for stream_drop
-	dropped  bool   // the connection is to be dropped
+	cache    cacheUse // what the context cache did (cache.go)
+	pace     *pacer   // simulated latency; nil when there is none
+	fault    *Fault   // a fault to inject mid-stream (after fault.AfterChunks events)
+	faultErr *Error   // the error it answers with; nil for stream_drop
+	dropped  bool     // the connection is to be dropped
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then

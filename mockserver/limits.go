@@ -1,7 +1,6 @@
 package mockserver
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -12,45 +11,24 @@ import (
 	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
 )
 
-// RateLimits are requests and tokens per minute; 0 means unlimited.
-type RateLimits struct {
-	RPM int `json:"rpm"`
-	TPM int `json:"tpm"`
-}
-
 // rateLimits resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
 type rateLimits struct {
 	limiter *ratelimit.Limiter
 	headers bool
 
-	mu       sync.Mutex            // guards rpmAll, tpmAll, perModel, notBefore, premature and accountOf
-	rpmAll   *int                  // overrides the RPM of every model (--rpm)
-	tpmAll   *int                  // overrides the TPM of every model (--tpm)
-	perModel map[string]RateLimits // overrides one model, wins over all
+	mu    sync.Mutex // guards start, run, the estimates, notBefore, premature and accountOf
+	start limitLayer // what the options given to New say
+	run   limitLayer // what was changed at run time (SetLimits, PATCH /_mock/config)
+	// startEstimate and runEstimate are the TPM estimate modes of the options and of run
+	// time ("" when not changed at run time).
+	startEstimate, runEstimate string
 	// notBefore is, per scope, when the client that was told to wait (Retry-After) may come
 	// back; a request before it is a premature retry.
 	notBefore  map[ratelimit.Key]time.Time
 	premature  map[ratelimit.Key]int
 	accountOf  map[string]string // API key → account name (WithAccount)
 	catalogued func(model string) RateLimits
-}
-
-// limitsFor returns the limits that apply to a model now.
-func (rl *rateLimits) limitsFor(model string) RateLimits {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if l, ok := rl.perModel[model]; ok {
-		return l
-	}
-	l := rl.catalogued(model)
-	if rl.rpmAll != nil {
-		l.RPM = *rl.rpmAll
-	}
-	if rl.tpmAll != nil {
-		l.TPM = *rl.tpmAll
-	}
-	return l
 }
 
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
@@ -69,11 +47,14 @@ type admission struct {
 	ticket    ratelimit.Ticket
 	admitted  bool
 	premature bool // the client came back before the Retry-After it was given
+	estimate  int  // the tokens reserved against TPM before the reply
+	never     bool // refused because the estimate alone exceeds the TPM: no retry can pass
 }
 
-// admit checks the call against its scope's window (spec/api.md §5). The estimate is the
-// prompt plus the output the request may still produce; settle replaces it by what was
-// used. A refusal is the real 429 for the limit that was hit.
+// admit checks the call against its scope's window (spec/api.md §5). The estimate follows
+// the TPM estimate mode (see TPMEstimateDeclared); settle replaces it by what was used. A
+// refusal is the real 429 for the limit that was hit. A request whose estimate alone
+// exceeds the TPM can never pass: it gets no Retry-After, and its journal record says so.
 func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission, *Error) {
 	rl := s.limits
 	key := rl.scopeOf(apiKey, c.modelID)
@@ -92,7 +73,8 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 	}
 	rl.mu.Unlock()
 
-	estimate := c.promptTokens + c.maxOutput
+	estimate := estimateOf(rl.tpmEstimate(), c)
+	adm.estimate = estimate
 	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
 	if rl.headers {
 		st := rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
@@ -104,6 +86,7 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 		}
 	}
 	if denial != nil {
+		adm.never = denial.RetryAfter == ratelimit.Never
 		switch denial.Kind {
 		case ratelimit.Tokens:
 			return adm, errorOf("rate_limit_tokens")
@@ -192,23 +175,6 @@ func (s *Server) Limits() []LimitState {
 		})
 	}
 	return out
-}
-
-// SetLimits changes the limits of one model ("" for every model) at run time; the next
-// request sees them. Limits set for one model win over limits set for every model.
-func (s *Server) SetLimits(model string, l RateLimits) error {
-	if l.RPM < 0 || l.TPM < 0 {
-		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
-	}
-	rl := s.limits
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if model == "" {
-		rl.rpmAll, rl.tpmAll = &l.RPM, &l.TPM
-		return nil
-	}
-	rl.perModel[model] = l
-	return nil
 }
 
 // ResetLimits clears every rate-limit window and the premature-retry records.

@@ -139,7 +139,7 @@ func (a nativeShape) writeError(w http.ResponseWriter, r *http.Request, e *Error
 // Native bodies, in the key order of the real captures.
 
 type nativeUsage struct {
-	PromptTokensDetails *compatPromptDetail     `json:"prompt_tokens_details,omitempty"`
+	PromptTokensDetails *promptDetails          `json:"prompt_tokens_details,omitempty"`
 	TotalTokens         int                     `json:"total_tokens"`
 	OutputTokens        int                     `json:"output_tokens"`
 	InputTokens         int                     `json:"input_tokens"`
@@ -186,13 +186,11 @@ func nativeToolCalls(calls []toolCallOut) []nativeToolCall {
 	return out
 }
 
-// nativeUsageOf reports usage; the non-stream body adds prompt_tokens_details as the
-// captures show, stream events carry the three totals.
-func nativeUsageOf(c *call, output, reasoning int, details bool) nativeUsage {
-	u := nativeUsage{TotalTokens: c.promptTokens + output, OutputTokens: output, InputTokens: c.promptTokens}
-	if details {
-		u.PromptTokensDetails = &compatPromptDetail{}
-	}
+// nativeUsageOf reports usage with prompt_tokens_details, in the body and in every stream
+// event, as the captures show (spec/api.md §3.3, §4.1).
+func nativeUsageOf(c *call, output, reasoning int) nativeUsage {
+	d := c.cache.details()
+	u := nativeUsage{PromptTokensDetails: &d, TotalTokens: c.promptTokens + output, OutputTokens: output, InputTokens: c.promptTokens}
 	if c.thinking {
 		u.OutputTokensDetails = &compatCompletionDetail{ReasoningTokens: reasoning}
 	}
@@ -203,7 +201,7 @@ func (a nativeShape) writeResult(w http.ResponseWriter, r *http.Request, c *call
 	if c.req.Stream {
 		return a.s.streamNative(w, r, c, res)
 	}
-	body := nativeBody{Usage: nativeUsageOf(c, res.completionTokens, res.reasoningTokens, true), RequestID: c.id}
+	body := nativeBody{Usage: nativeUsageOf(c, res.completionTokens, res.reasoningTokens), RequestID: c.id}
 	if c.req.ResultFormat == "text" {
 		ch := res.choices[0]
 		body.Output = nativeOutput{FinishReason: ch.finish, Text: &ch.text}
@@ -239,7 +237,7 @@ func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, r
 		if !c.req.Incremental {
 			reasoning, content = allReasoning.String(), allContent.String()
 		}
-		usage := nativeUsageOf(c, output, reasoningTokens, false)
+		usage := nativeUsageOf(c, output, reasoningTokens)
 		var data []byte
 		if c.req.ResultFormat == "text" {
 			data = marshalJSON(nativeBody{Output: nativeOutput{FinishReason: finish, Text: &content}, Usage: usage, RequestID: c.id})

@@ -32,6 +32,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	if key != "" {
 		rec.Key = redactKey(key)
 	}
+	rec.Headers, rec.HeadersTruncated = journalHeaders(r.Header)
 	defer func() {
 		rec.DurationMs = float64(time.Since(c.start).Microseconds()) / 1000
 		rec.Seq = s.journal.add(rec)
@@ -106,11 +107,13 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	}
 
 	adm, e := s.admit(w, c, key)
-	rec.PrematureRetry = adm.premature
+	rec.PrematureRetry, rec.EstimateTokens, rec.NeverAdmissible = adm.premature, adm.estimate, adm.never
 	if e != nil {
 		fail(e, req.Stream)
 		return
 	}
+	c.cache = s.cacheLookup(cacheInput{key: s.limits.scopeOf(key, c.modelID), messages: req.Messages,
+		tools: req.Tools, promptTokens: c.promptTokens}, s.clock.Now())
 	res, e := s.respond(c)
 	if e != nil {
 		s.settle(adm, 0)
@@ -122,18 +125,21 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	if !req.Stream && c.pace.tokens(res.completionTokens) != nil {
 		s.settle(adm, c.promptTokens) // the client gave up before the answer
 		rec.Status, rec.ErrorCode = 499, "client_closed_request"
+		rec.Interrupted, rec.ReplyTokens = true, res.completionTokens
 		return
 	}
 	sent := shape.writeResult(w, r, c, res)
 	s.settle(adm, c.promptTokens+sent)
 	if sent < res.completionTokens && c.fault == nil {
+		rec.Interrupted, rec.ReplyTokens = true, res.completionTokens
 		s.log.Info("client went away mid-stream", "request_id", c.id, "model", c.modelID,
 			"sent_tokens", sent, "reply_tokens", res.completionTokens)
 	}
-	s.usage.add(key, c.model, c.modelID, c.promptTokens, sent)
+	s.usage.add(key, c.model, c.modelID, c.promptTokens, sent, c.cache)
 
 	rec.Status, rec.PromptTokens, rec.CompletionTokens = http.StatusOK, c.promptTokens, sent
 	rec.FinishReason = res.choices[0].finish
+	rec.CachedTokens, rec.CacheCreationTokens = c.cache.cachedTokens(), c.cache.created
 	if c.faultErr != nil {
 		rec.ErrorCode = c.faultErr.CompatCode
 	}

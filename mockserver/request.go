@@ -51,6 +51,10 @@ type chatMessage struct {
 	Partial    bool
 	ToolCalls  []historyToolCall // assistant messages
 	ToolCallID string            // tool messages
+	// BlockEnds are the byte offsets in Content where content blocks end (the parts of an
+	// array content; none for plain text), and CacheMarks those that carry a
+	// "cache_control" marker (the explicit context cache, cache.go).
+	BlockEnds, CacheMarks []int
 }
 
 // historyToolCall is a tool call made by the assistant earlier in the conversation.
@@ -90,12 +94,14 @@ func (n jsonInt) intIn(lo, hi float64) bool { return !n.set || (n.v >= lo && n.v
 // messageContent is a message's content: a string, null, or an array of text parts
 // ({"type":"text","text":"…"}), which the Vercel AI SDK always sends.
 type messageContent struct {
-	text string
+	text             string
+	blockEnds, marks []int
 }
 
 type contentPart struct {
-	Type string  `json:"type"`
-	Text *string `json:"text"`
+	Type         string          `json:"type"`
+	Text         *string         `json:"text"`
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 // contentError reports a content value the real API does not accept.
@@ -128,6 +134,10 @@ func (c *messageContent) UnmarshalJSON(b []byte) error {
 				return &contentError{fmt.Sprintf("Content part %d of type 'text' has no 'text' field.", i)}
 			}
 			sb.WriteString(*p.Text)
+			c.blockEnds = append(c.blockEnds, sb.Len())
+			if cacheMarked(p.CacheControl) {
+				c.marks = append(c.marks, sb.Len())
+			}
 		}
 		c.text = sb.String()
 		return nil

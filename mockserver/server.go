@@ -33,6 +33,7 @@ type Server struct {
 	faults   *faultQueue
 	latency  *latencySetting
 	usage    *usageBook
+	cache    *contextCache
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -48,6 +49,8 @@ func New(opts ...Option) (*Server, error) {
 		fallback:         FallbackGenerate,
 		journalSize:      DefaultJournalSize,
 		journalBodyBytes: DefaultJournalBodyBytes,
+		tpmEstimate:      TPMEstimateDeclared,
+		implicitCache:    true,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -82,14 +85,13 @@ func New(opts ...Option) (*Server, error) {
 		fixtures: fixtures,
 	}
 	s.limits = &rateLimits{
-		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
-		headers:   cfg.rateHeaders,
-		rpmAll:    cfg.rpmAll,
-		tpmAll:    cfg.tpmAll,
-		perModel:  maps.Clone(cfg.ratePerModel),
-		notBefore: map[ratelimit.Key]time.Time{},
-		premature: map[ratelimit.Key]int{},
-		accountOf: maps.Clone(cfg.accounts),
+		limiter:       &ratelimit.Limiter{PerSecond: cfg.perSecond},
+		headers:       cfg.rateHeaders,
+		start:         cfg.rate.clone(),
+		startEstimate: cfg.tpmEstimate,
+		notBefore:     map[ratelimit.Key]time.Time{},
+		premature:     map[ratelimit.Key]int{},
+		accountOf:     maps.Clone(cfg.accounts),
 		catalogued: func(model string) RateLimits {
 			if m, ok := s.models.lookup(model); ok {
 				return RateLimits{RPM: m.RPM, TPM: m.TPM}
@@ -97,16 +99,11 @@ func New(opts ...Option) (*Server, error) {
 			return RateLimits{}
 		},
 	}
-	if cfg.rateAll != nil {
-		s.limits.rpmAll, s.limits.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
-	}
-	if s.limits.perModel == nil {
-		s.limits.perModel = map[string]RateLimits{}
-	}
 	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes)
 	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
+	s.cache = newContextCache(cfg.implicitCache)
 	if cfg.burst {
 		s.limits.limiter.Burst = &ratelimit.BurstRule{}
 	}

@@ -25,6 +25,8 @@ type settings struct {
 	fixtures        string
 	fallback        string
 	rpm, tpm        optionalInt
+	tpmEstimate     string
+	implicitCache   bool
 	perSecond       bool
 	burst           bool
 	rateHeaders     bool
@@ -87,6 +89,7 @@ func (s settings) options() []mockserver.Option {
 		// One of the two alone keeps the other at each model's own value.
 		opts = append(opts, mockserver.WithRateLimitOverride(optional(s.rpm), optional(s.tpm)))
 	}
+	opts = append(opts, mockserver.WithTPMEstimate(s.tpmEstimate), mockserver.WithImplicitCache(s.implicitCache))
 	if s.perSecond {
 		opts = append(opts, mockserver.WithPerSecondLimits())
 	}
@@ -136,6 +139,8 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
 	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
 	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
+	fs.StringVar(&s.tpmEstimate, "tpm-estimate", mockserver.TPMEstimateDeclared, "what a request reserves against TPM before its reply: declared (prompt + its max_tokens, 0 if none) or max-output (prompt + the most output it may produce)")
+	fs.BoolVar(&s.implicitCache, "implicit-cache", true, "simulate the implicit context cache (cached_tokens for repeated prompt prefixes of 256+ tokens)")
 	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
 	fs.BoolVar(&s.burst, "burst-limits", false, "refuse sudden growth with Throttling.BurstRate 429s")
 	fs.BoolVar(&s.rateHeaders, "rate-limit-headers", false, "add Retry-After and x-ratelimit-* headers (the real service sends none)")
@@ -242,6 +247,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
+	}
+	if s.tpmEstimate != mockserver.TPMEstimateDeclared && s.tpmEstimate != mockserver.TPMEstimateMaxOutput {
+		return s, fmt.Errorf("--tpm-estimate must be declared or max-output, not %q", s.tpmEstimate)
 	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")
