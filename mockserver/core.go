@@ -22,6 +22,7 @@ type call struct {
 	thinking     bool // the request runs in thinking mode
 
 	cache    cacheUse // what the context cache did (cache.go)
+	semantic *Fault   // a semantic fault that rewrites the reply (faults_semantic.go)
 	pace     *pacer   // simulated latency; nil when there is none
 	fault    *Fault   // a fault to inject mid-stream (after fault.AfterChunks events)
 	faultErr *Error   // the error it answers with; nil for stream_drop

@@ -83,7 +83,7 @@ func TestPatchConfigMergePatch(t *testing.T) {
 			t.Fatalf("%s: %s has %+v, want %+v", step, model, got, want)
 		}
 	}
-	start := `{"rate_limits":{"rpm":null,"tpm":500000,"tpm_estimate":"max-output","models":{"qwen-max":{"rpm":3}}},"latency":{"first_token_ms":10,"per_token_ms":1,"jitter":0.5},"fault_rate":0.5,"implicit_cache":true}`
+	start := `{"rate_limits":{"rpm":null,"tpm":500000,"tpm_estimate":"max-output","models":{"qwen-max":{"rpm":3}}},"latency":{"first_token_ms":10,"per_token_ms":1,"jitter":0.5},"fault_rate":0.5,"fault_kinds":["internal","overloaded","timeout","rate_limit_requests"],"implicit_cache":true}`
 	if st, out := controlCall(t, ts, "GET", "/_mock/config", ""); st != 200 || out != start {
 		t.Fatalf("GET: %s\nwant %s", out, start)
 	}
@@ -122,15 +122,21 @@ func TestPatchConfigMergePatch(t *testing.T) {
 		t.Fatalf("latency null: %s", out)
 	}
 	out = patch(`{"latency":null,"fault_rate":0,"implicit_cache":false,"rate_limits":{"tpm_estimate":"declared"}}`)
-	if !strings.Contains(out, `"latency":{"first_token_ms":10,"per_token_ms":1,"jitter":0.5},"fault_rate":0,"implicit_cache":false`) ||
+	if !strings.Contains(out, `"latency":{"first_token_ms":10,"per_token_ms":1,"jitter":0.5},"fault_rate":0,"fault_kinds":["internal","overloaded","timeout","rate_limit_requests"],"implicit_cache":false`) ||
 		!strings.Contains(out, `"tpm_estimate":"declared"`) {
 		t.Fatalf("several: %s", out)
 	}
 	out = patch(`{"fault_rate":null,"implicit_cache":null,"rate_limits":{"tpm_estimate":null}}`)
-	if !strings.Contains(out, `"fault_rate":0.5,"implicit_cache":true`) || !strings.Contains(out, `"tpm_estimate":"max-output"`) {
+	if !strings.Contains(out, `"fault_rate":0.5,"fault_kinds":["internal","overloaded","timeout","rate_limit_requests"],"implicit_cache":true`) || !strings.Contains(out, `"tpm_estimate":"max-output"`) {
 		t.Fatalf("nulls: %s", out)
 	}
-	patch(`{"rate_limits":{"rpm":1,"models":{"qwen3-max":{"tpm":1}}},"latency":{"jitter":0},"fault_rate":0.1}`)
+	if out := patch(`{"fault_kinds":["empty_reply","unknown_tool"]}`); !strings.Contains(out, `"fault_kinds":["empty_reply","unknown_tool"]`) {
+		t.Fatalf("fault_kinds: %s", out)
+	}
+	if out := patch(`{"fault_kinds":null}`); out != start {
+		t.Fatalf("fault_kinds null: %s", out)
+	}
+	patch(`{"rate_limits":{"rpm":1,"models":{"qwen3-max":{"tpm":1}}},"latency":{"jitter":0},"fault_rate":0.1,"fault_kinds":["hang"]}`)
 	if out := patch(`null`); out != start {
 		t.Fatalf("null patch: %s\nwant %s", out, start)
 	}
@@ -144,6 +150,7 @@ func TestPatchConfigMergePatch(t *testing.T) {
 		`{"rate_limits":{"rpm":1.5}}`, `{"colour":"red"}`, `[]`, `3`, `{"rate_limits":[]}`, `{"rate_limits":{"models":{"gpt-4":{"rpm":1}}}}`,
 		`{"rate_limits":{"models":{"qwen3-max":{"rpn":1}}}}`, `{"rate_limits":{"tpm_estimate":"guess"}}`, `{"implicit_cache":"yes"}`,
 		`{"rate_limits":{"rpm":1},"fault_rate":-1}`, `{"latency":{"first_token_ms":1e400}}`, `{} {}`,
+		`{"fault_kinds":[]}`, `{"fault_kinds":["gremlins"]}`, `{"fault_kinds":"internal"}`,
 	} {
 		if st, body := controlCall(t, ts, "PATCH", "/_mock/config", bad); st != 400 || !strings.Contains(body, `"code":"invalid_control_request"`) {
 			t.Errorf("%s: %d %s", bad, st, body)

@@ -35,6 +35,7 @@ type config struct {
 	journalBodyBytes int
 	latency          Latency
 	faultRate        float64
+	faultKinds       []string
 	adminToken       string
 	onRequest        func(RequestRecord)
 }

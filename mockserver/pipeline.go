@@ -90,6 +90,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 			if sleepCtx(r.Context(), delay) != nil {
 				return
 			}
+		case FaultInvalidToolArguments, FaultUnknownTool, FaultEmptyReply, FaultLengthMidToolCall, FaultMalformedChunk:
+			c.semantic = &fault
 		case FaultStreamDrop:
 			if !req.Stream || fault.AfterChunks == 0 {
 				c.dropped = true
@@ -119,6 +121,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 		s.settle(adm, 0)
 		fail(e, req.Stream)
 		return
+	}
+	if c.semantic != nil && c.semantic.Kind != FaultMalformedChunk {
+		s.applySemanticFault(c, res, c.semantic.Kind)
 	}
 	rec.Fixture = res.fixtureName()
 	c.pace = s.newPacer(r.Context(), c, res.fixture)

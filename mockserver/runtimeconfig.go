@@ -19,6 +19,7 @@ type RuntimeConfig struct {
 	RateLimits    RuntimeRateLimits `json:"rate_limits"`
 	Latency       RuntimeLatency    `json:"latency"`
 	FaultRate     float64           `json:"fault_rate"`
+	FaultKinds    []string          `json:"fault_kinds"` // what fault_rate draws from
 	ImplicitCache bool              `json:"implicit_cache"`
 }
 
@@ -60,6 +61,7 @@ func (s *Server) Config() RuntimeConfig {
 	out.Latency = RuntimeLatency{FirstTokenMs: ms(l.FirstToken), PerTokenMs: ms(l.PerToken), Jitter: l.Jitter}
 	s.faults.mu.Lock()
 	out.FaultRate = s.faults.rate
+	out.FaultKinds = append([]string(nil), s.faults.kinds...)
 	s.faults.mu.Unlock()
 	out.ImplicitCache = s.cache.implicitOn()
 	return out
@@ -107,13 +109,17 @@ func (s *Server) PatchConfig(patch []byte) error {
 	rl.mu.Unlock()
 	lat := s.latency.get()
 	s.faults.mu.Lock()
-	faultRate := s.faults.rate
+	faultRate, faultKinds := s.faults.rate, s.faults.kinds
 	s.faults.mu.Unlock()
+	startKinds := s.cfg.faultKinds
+	if startKinds == nil {
+		startKinds = DefaultFaultKinds
+	}
 	implicit := s.cache.implicitOn()
 
 	if root == nil {
 		run, runEst = limitLayer{}, ""
-		lat, faultRate, implicit = s.cfg.latency, s.cfg.faultRate, s.cfg.implicitCache
+		lat, faultRate, implicit, faultKinds = s.cfg.latency, s.cfg.faultRate, s.cfg.implicitCache, startKinds
 	}
 	obj, _ := root.(map[string]any)
 	for _, k := range sortedKeys(obj) {
@@ -145,6 +151,23 @@ func (s *Server) PatchConfig(patch []byte) error {
 				return fmt.Errorf("fault_rate must be a number in [0, 1] or null, not %s", shown(v))
 			}
 			faultRate = f
+		case "fault_kinds":
+			if v == nil {
+				faultKinds = startKinds
+				continue
+			}
+			list, ok := v.([]any)
+			if !ok || len(list) == 0 {
+				return fmt.Errorf("fault_kinds must be a non-empty array of fault kinds or null, not %s", shown(v))
+			}
+			faultKinds = nil
+			for _, item := range list {
+				k, _ := item.(string)
+				if err := (Fault{Kind: k}).validate(); err != nil {
+					return fmt.Errorf("fault_kinds: %v", err)
+				}
+				faultKinds = append(faultKinds, k)
+			}
 		case "implicit_cache":
 			if v == nil {
 				implicit = s.cfg.implicitCache
@@ -156,7 +179,7 @@ func (s *Server) PatchConfig(patch []byte) error {
 			}
 			implicit = b
 		default:
-			return fmt.Errorf("unknown field %q (known: rate_limits, latency, fault_rate, implicit_cache)", k)
+			return fmt.Errorf("unknown field %q (known: rate_limits, latency, fault_rate, fault_kinds, implicit_cache)", k)
 		}
 	}
 	if err := lat.validate(); err != nil {
@@ -167,6 +190,9 @@ func (s *Server) PatchConfig(patch []byte) error {
 	rl.mu.Unlock()
 	_ = s.SetLatency(lat)
 	_ = s.SetFaultRate(faultRate)
+	s.faults.mu.Lock()
+	s.faults.kinds = faultKinds
+	s.faults.mu.Unlock()
 	s.cache.setImplicit(implicit)
 	return nil
 }

@@ -100,7 +100,11 @@ func New(opts ...Option) (*Server, error) {
 		},
 	}
 	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes)
-	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
+	kinds := cfg.faultKinds
+	if kinds == nil {
+		kinds = DefaultFaultKinds
+	}
+	s.faults = &faultQueue{rate: cfg.faultRate, kinds: kinds, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	s.cache = newContextCache(cfg.implicitCache)

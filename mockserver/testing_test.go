@@ -270,11 +270,11 @@ func TestRuntimeConfig(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t)
 	st, body := controlCall(t, ts, "GET", "/_mock/config", "")
-	if want := `{"rate_limits":{"rpm":null,"tpm":null,"tpm_estimate":"declared","models":{}},"latency":{"first_token_ms":0,"per_token_ms":0,"jitter":0},"fault_rate":0,"implicit_cache":true}`; st != 200 || body != want {
+	if want := `{"rate_limits":{"rpm":null,"tpm":null,"tpm_estimate":"declared","models":{}},"latency":{"first_token_ms":0,"per_token_ms":0,"jitter":0},"fault_rate":0,"fault_kinds":["internal","overloaded","timeout","rate_limit_requests"],"implicit_cache":true}`; st != 200 || body != want {
 		t.Fatalf("config %d %s", st, body)
 	}
 	st, body = controlCall(t, ts, "PATCH", "/_mock/config", `{"rate_limits":{"rpm":1,"models":{"qwen-max":{"rpm":5,"tpm":0}}},"latency":{"per_token_ms":1.5},"fault_rate":0}`)
-	if want := `{"rate_limits":{"rpm":1,"tpm":null,"tpm_estimate":"declared","models":{"qwen-max":{"rpm":5,"tpm":0}}},"latency":{"first_token_ms":0,"per_token_ms":1.5,"jitter":0},"fault_rate":0,"implicit_cache":true}`; st != 200 || body != want {
+	if want := `{"rate_limits":{"rpm":1,"tpm":null,"tpm_estimate":"declared","models":{"qwen-max":{"rpm":5,"tpm":0}}},"latency":{"first_token_ms":0,"per_token_ms":1.5,"jitter":0},"fault_rate":0,"fault_kinds":["internal","overloaded","timeout","rate_limit_requests"],"implicit_cache":true}`; st != 200 || body != want {
 		t.Fatalf("patch %d %s", st, body)
 	}
 	hi := `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":2}`

@@ -34,6 +34,7 @@ type settings struct {
 	perToken        time.Duration
 	jitter          float64
 	faultRate       float64
+	faultKinds      string
 	adminToken      string
 	logFormat       string
 	shutdownTimeout time.Duration
@@ -105,6 +106,9 @@ func (s settings) options() []mockserver.Option {
 	if s.faultRate > 0 {
 		opts = append(opts, mockserver.WithFaultRate(s.faultRate))
 	}
+	if s.faultKinds != "" {
+		opts = append(opts, mockserver.WithFaultKinds(strings.Split(s.faultKinds, ",")...))
+	}
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
@@ -148,6 +152,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.DurationVar(&s.perToken, "token-latency", 0, "simulated time between tokens (Go duration, e.g. 20ms)")
 	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
 	fs.Float64Var(&s.faultRate, "fault-rate", 0, "fraction of requests (0 to 1) that get a random injected fault, seeded")
+	fs.StringVar(&s.faultKinds, "fault-kinds", "", "comma-separated faults that --fault-rate draws from (default: internal,overloaded,timeout,rate_limit_requests)")
 	fs.StringVar(&s.adminToken, "admin-token", "", "when set, /_mock/* needs Authorization: Bearer <token>")
 	fs.StringVar(&s.logFormat, "log-format", "text", "request log format: text or json")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may finish")
@@ -236,6 +241,13 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	}
 	if !(s.faultRate >= 0 && s.faultRate <= 1) {
 		return s, errors.New("--fault-rate must be in [0, 1]")
+	}
+	if s.faultKinds != "" {
+		for _, k := range strings.Split(s.faultKinds, ",") {
+			if !mockserver.IsFaultKind(k) {
+				return s, fmt.Errorf("--fault-kinds: unknown fault %q", k)
+			}
+		}
 	}
 	if s.logFormat != "text" && s.logFormat != "json" {
 		return s, fmt.Errorf("--log-format must be text or json, not %q", s.logFormat)

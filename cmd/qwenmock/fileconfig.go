@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -42,6 +43,7 @@ type fileConfig struct {
 		Jitter     *float64 `yaml:"jitter"`
 	} `yaml:"latency"`
 	FaultRate       *float64     `yaml:"fault_rate"`
+	FaultKinds      []string     `yaml:"fault_kinds"`
 	Faults          []faultEntry `yaml:"faults"`
 	AdminToken      *string      `yaml:"admin_token"`
 	LogFormat       *string      `yaml:"log_format"`
@@ -137,6 +139,9 @@ func (fc *fileConfig) flagValues() map[string]string {
 	}
 	if fc.FaultRate != nil {
 		out["fault-rate"] = strconv.FormatFloat(*fc.FaultRate, 'g', -1, 64)
+	}
+	if len(fc.FaultKinds) > 0 {
+		out["fault-kinds"] = strings.Join(fc.FaultKinds, ",")
 	}
 	str("admin-token", fc.AdminToken)
 	str("log-format", fc.LogFormat)
