@@ -129,6 +129,12 @@ func (s *Server) prepare(c *call, req *chatRequest) *Error {
 		}
 	}
 
+	if e := checkSystemFirst(req.Messages); e != nil {
+		return e
+	}
+	if e := checkSeed(req.Seed, req.Native); e != nil {
+		return e
+	}
 	c.thinking = thinkingOn(req, m)
 	maxOut := m.MaxOutputTokens
 	if c.thinking {
@@ -178,16 +184,16 @@ func thinkingOn(req *chatRequest, m *Model) bool {
 // checkFeatures validates the parameters that depend on each other: tools, JSON mode and
 // thinking (spec/api.md §2.1).
 func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
-	if req.ThinkingBudget.set && m.MaxReasoningTokens > 0 && !req.ThinkingBudget.intIn(1, float64(m.MaxReasoningTokens)) {
-		return errInvalidParameter(fmt.Sprintf("Range of thinking_budget should be [1, %d]", m.MaxReasoningTokens))
+	if e := checkThinkingRules(req, m, thinking); e != nil {
+		return e
+	}
+	if e := checkToolNames(req.Tools); e != nil {
+		return e
 	}
 	if len(req.Tools) > 0 && req.N.set && req.N.v != 1 {
 		return errInvalidParameter("n should be 1 when tools are provided")
 	}
 	if req.ResponseFormat == "json_object" {
-		if thinking {
-			return errInvalidParameter("The response_format of type 'json_object' is not supported in thinking mode")
-		}
 		mentioned := false
 		for _, msg := range req.Messages {
 			if strings.Contains(strings.ToLower(msg.Content), "json") {
@@ -215,8 +221,6 @@ func checkRanges(req *chatRequest, maxOutput int) *Error {
 		return errInvalidParameter("Presence_penalty should be in [-2.0, 2.0]")
 	case !req.N.intIn(1, 4):
 		return errInvalidParameter("Range of n should be [1, 4]")
-	case !req.Seed.intIn(0, 1<<31-1):
-		return errInvalidParameter("Range of seed should be [0, 2147483647]")
 	case !req.TopLogprobs.intIn(0, 5):
 		return errInvalidParameter("Range of top_logprobs should be [0, 5]")
 	}

@@ -68,7 +68,11 @@ type historyToolCall struct {
 type jsonInt struct {
 	set bool
 	v   float64
+	raw string // the number as sent
 }
+
+// text is the number as sent.
+func (n jsonInt) text() string { return n.raw }
 
 func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
@@ -84,7 +88,7 @@ func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	if f != math.Trunc(f) {
 		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[int64]()}
 	}
-	n.set, n.v = true, f
+	n.set, n.v, n.raw = true, f, string(b)
 	return nil
 }
 
