@@ -38,7 +38,7 @@ type chatParamsWire struct {
 	Seed                jsonInt             `json:"seed"`
 	TopLogprobs         jsonInt             `json:"top_logprobs"`
 	Logprobs            *bool               `json:"logprobs"`
-	Stop                stopWire            `json:"stop"`
+	Stop                stopParam           `json:"stop"`
 	Tools               []json.RawMessage   `json:"tools"`
 	ToolChoice          json.RawMessage     `json:"tool_choice"`
 	ParallelToolCalls   *bool               `json:"parallel_tool_calls"`
@@ -68,30 +68,6 @@ type toolCallWire struct {
 		Name      string          `json:"name"`
 		Arguments json.RawMessage `json:"arguments"`
 	} `json:"function"`
-}
-
-// stopWire is "stop": a string or an array of strings.
-type stopWire []string
-
-func (s *stopWire) UnmarshalJSON(b []byte) error {
-	switch jsonKind(b) {
-	case "null":
-		return nil
-	case "string":
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = stopWire{one}
-		return nil
-	default:
-		var many []string
-		if err := json.Unmarshal(b, &many); err != nil {
-			return err
-		}
-		*s = many
-		return nil
-	}
 }
 
 func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
@@ -150,7 +126,7 @@ func (p *chatParamsWire) apply(req *chatRequest) *Error {
 	}
 	req.N, req.Seed, req.TopLogprobs, req.ThinkingBudget = p.N, p.Seed, p.TopLogprobs, p.ThinkingBudget
 	req.Temperature, req.TopP, req.PresencePenalty = p.Temperature, p.TopP, p.PresencePenalty
-	req.Stop = p.Stop
+	req.Stop, req.StopTokens = p.Stop.strings, p.Stop.tokens
 	req.EnableThinking = p.EnableThinking
 	if p.StreamOptions != nil && p.StreamOptions.IncludeUsage != nil {
 		req.IncludeUsage = *p.StreamOptions.IncludeUsage

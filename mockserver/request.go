@@ -27,6 +27,7 @@ type chatRequest struct {
 	TopP            *float64
 	PresencePenalty *float64
 	Stop            []string
+	StopTokens      [][]int // token-id sequences (stop_tokens.go)
 
 	Tools             []toolDef
 	ToolChoice        toolChoice

@@ -161,6 +161,7 @@ func (s *Server) finish(c *call, p replyPlan) choiceResult {
 		content = cut
 	}
 	ids := s.tok.Encode(content)
+	ids, _ = cutAtStopTokens(ids, c.req.StopTokens)
 	if len(ids) > budget {
 		ids, ch.finish = ids[:budget], "length"
 	}
