@@ -42,4 +42,3 @@ func TestStopTokenIDs(t *testing.T) {
 		}
 	}
 }
-
