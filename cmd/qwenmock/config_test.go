@@ -37,8 +37,9 @@ func TestLoadPrecedence(t *testing.T) {
 			"QWENMOCK_FIRST_TOKEN_LATENCY": "300ms", "QWENMOCK_TOKEN_LATENCY": "20ms", "QWENMOCK_LATENCY_JITTER": "0.1",
 			"QWENMOCK_FAULT_RATE": "0.05", "QWENMOCK_ADMIN_TOKEN": "adm", "QWENMOCK_RPM": "0", "QWENMOCK_TPM": "5000",
 			"QWENMOCK_PER_SECOND_LIMITS": "true", "QWENMOCK_RATE_LIMIT_HEADERS": "1", "QWENMOCK_BURST_LIMITS": "true",
-			"QWENMOCK_TPM_ESTIMATE": "max-output", "QWENMOCK_IMPLICIT_CACHE": "false",
+			"QWENMOCK_TPM_ESTIMATE": "max-output", "QWENMOCK_IMPLICIT_CACHE": "false", "QWENMOCK_FAULT_KINDS": "empty_reply,hang",
 		}, func(s *settings) {
+			s.faultKinds = "empty_reply,hang"
 			s.tpmEstimate, s.implicitCache = "max-output", false
 			s.firstToken, s.perToken, s.jitter = 300*time.Millisecond, 20*time.Millisecond, 0.1
 			s.faultRate, s.adminToken = 0.05, "adm"
@@ -98,6 +99,8 @@ func TestLoadErrors(t *testing.T) {
 		{"missing config", []string{"--config", "/nope.yaml"}, nil, `config: open /nope.yaml: file does not exist`},
 		{"negative rpm", []string{"--rpm", "-1"}, nil, `invalid value "-1" for flag -rpm: must not be negative (0 means unlimited)`},
 		{"bad jitter", []string{"--latency-jitter", "2"}, nil, `--latency-jitter must be in [0, 1]`},
+		{"bad fault kind", []string{"--fault-kinds", "internal,gremlins"}, nil, `--fault-kinds: unknown fault "gremlins"`},
+		{"bad tpm estimate", []string{"--tpm-estimate", "guess"}, nil, `--tpm-estimate must be declared or max-output, not "guess"`},
 		{"bad fault rate", []string{"--fault-rate", "1.5"}, nil, `--fault-rate must be in [0, 1]`},
 		{"bad latency", []string{"--token-latency", "fast"}, nil, `invalid value "fast" for flag -token-latency: parse error`},
 	}
