@@ -64,30 +64,6 @@ type cacheUse struct {
 // cachedTokens is what prompt_tokens_details.cached_tokens reports.
 func (u cacheUse) cachedTokens() int { return u.implicit + u.hit }
 
-// promptDetails is the usage's prompt_tokens_details: cached_tokens always; with explicit
-// markers also the creation fields and cache_type.
-type promptDetails struct {
-	CachedTokens             int                `json:"cached_tokens"`
-	CacheCreationInputTokens *int               `json:"cache_creation_input_tokens,omitempty"`
-	CacheCreation            *cacheCreationInfo `json:"cache_creation,omitempty"`
-	CacheType                string             `json:"cache_type,omitempty"`
-}
-
-type cacheCreationInfo struct {
-	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
-}
-
-func (u cacheUse) details() promptDetails {
-	d := promptDetails{CachedTokens: u.cachedTokens()}
-	if u.explicit {
-		n := u.created
-		d.CacheCreationInputTokens = &n
-		d.CacheCreation = &cacheCreationInfo{Ephemeral5mInputTokens: n}
-		d.CacheType = "ephemeral"
-	}
-	return d
-}
-
 // contextCache holds every scope's remembered prefixes.
 type contextCache struct {
 	implicit atomic.Bool
@@ -179,8 +155,10 @@ func (s *Server) cacheLookup(in cacheInput, now time.Time) cacheUse {
 
 func hasMarks(msgs []chatMessage) bool {
 	for _, m := range msgs {
-		if len(m.CacheMarks) > 0 {
-			return true
+		for _, p := range m.Parts {
+			if p.Cache {
+				return true
+			}
 		}
 	}
 	return false
@@ -256,8 +234,9 @@ type cacheBoundary struct {
 }
 
 // boundaries lists the ends of every content block in prompt order: each message is one
-// block unless its content was an array of parts. The prefix is the prompt's rendering up
-// to that point (the tools first, then each message as "<|im_start|>role\n" + content).
+// block unless its content came in parts (Parts, whose text parts make up Content in order).
+// The prefix is the prompt's rendering up to that point (the tools first, then each message
+// as "<|im_start|>role\n" + content).
 func boundaries(msgs []chatMessage, tools []toolDef) []cacheBoundary {
 	var sb strings.Builder
 	if len(tools) > 0 {
@@ -267,16 +246,15 @@ func boundaries(msgs []chatMessage, tools []toolDef) []cacheBoundary {
 	for _, m := range msgs {
 		sb.WriteString("<|im_start|>" + m.Role + "\n")
 		start := sb.Len()
-		marks := map[int]bool{}
-		for _, o := range m.CacheMarks {
-			marks[o] = true
+		if len(m.Parts) == 0 {
+			out = append(out, cacheBoundary{prefix: sb.String()[:start] + m.Content})
 		}
-		ends := m.BlockEnds
-		if len(ends) == 0 {
-			ends = []int{len(m.Content)}
-		}
-		for _, e := range ends {
-			out = append(out, cacheBoundary{prefix: sb.String()[:start] + m.Content[:e], mark: marks[e]})
+		end := 0
+		for _, p := range m.Parts {
+			if p.Type == "text" {
+				end = min(end+len(p.Text), len(m.Content))
+			}
+			out = append(out, cacheBoundary{prefix: sb.String()[:start] + m.Content[:end], mark: p.Cache})
 		}
 		sb.WriteString(m.Content)
 		for _, tc := range m.ToolCalls {

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,12 +22,13 @@ type call struct {
 	maxOutput    int  // output cap: max_tokens (or the model's max), bounded by the context left
 	thinking     bool // the request runs in thinking mode
 
-	cache    cacheUse // what the context cache did (cache.go)
-	semantic *Fault   // a semantic fault that rewrites the reply (faults_semantic.go)
-	pace     *pacer   // simulated latency; nil when there is none
-	fault    *Fault   // a fault to inject mid-stream (after fault.AfterChunks events)
-	faultErr *Error   // the error it answers with; nil for stream_drop
-	dropped  bool     // the connection is to be dropped
+	ctx       context.Context // the request's: done when the client goes away
+	cache     cacheUse        // what the context cache did (cache.go)
+	semantic  *Fault          // a semantic fault that rewrites the reply (faults_semantic.go)
+	pace      *pacer          // simulated latency; nil when there is none
+	fault     *Fault          // a fault to inject mid-stream (after fault.AfterChunks events)
+	faultErr  *Error          // the error it answers with; nil for stream_drop
+	admission *admission      // the rate limiter's answer, once asked; its headers go out with the answer
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then
@@ -73,10 +75,11 @@ func (s *Server) newCall(r *http.Request) *call {
 		id:      s.cfg.newRequestID(),
 		start:   time.Now(),
 		created: s.clock.Now().Unix(),
+		ctx:     r.Context(),
 	}
 }
 
-// authenticate checks "Authorization: Bearer <key>" (spec/api.md §1).
+// authenticate checks "Authorization: Bearer <key>".
 func (s *Server) authenticate(r *http.Request) *Error {
 	key := bearerKey(r.Header.Get("Authorization"))
 	if key == "" {
@@ -100,7 +103,7 @@ var validRoles = map[string]bool{"system": true, "user": true, "assistant": true
 
 // prepare validates the request against the model and counts its prompt: everything that
 // decides the HTTP status happens here, before the first byte of the answer.
-func (s *Server) prepare(c *call, req *chatRequest) *Error {
+func (s *Server) prepare(c *call, req *chatRequest, shape wireShape) *Error {
 	c.req = req
 	if req.Model == "" {
 		return errorOf("missing_model")
@@ -129,10 +132,10 @@ func (s *Server) prepare(c *call, req *chatRequest) *Error {
 		}
 	}
 
-	if e := checkSystemFirst(req.Messages); e != nil {
+	if e := checkMedia(req.Messages); e != nil {
 		return e
 	}
-	if e := checkSeed(req.Seed, req.Native); e != nil {
+	if e := checkSystemFirst(req.Messages); e != nil {
 		return e
 	}
 	c.thinking = thinkingOn(req, m)
@@ -146,10 +149,8 @@ func (s *Server) prepare(c *call, req *chatRequest) *Error {
 	if e := checkFeatures(req, m, c.thinking); e != nil {
 		return e
 	}
-	if req.Native {
-		if e := checkNative(req, c.thinking); e != nil {
-			return e
-		}
+	if e := shape.check(c); e != nil {
+		return e
 	}
 
 	n, over := s.countPrompt(req, m.MaxInputTokens)
@@ -182,7 +183,7 @@ func thinkingOn(req *chatRequest, m *Model) bool {
 }
 
 // checkFeatures validates the parameters that depend on each other: tools, JSON mode and
-// thinking (spec/api.md §2.1).
+// thinking, as the real service does.
 func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
 	if e := checkThinkingRules(req, m, thinking); e != nil {
 		return e
@@ -208,7 +209,7 @@ func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
 	return nil
 }
 
-// checkRanges applies the parameter ranges of spec/api.md §2.1, with the real messages (§4).
+// checkRanges applies the parameter ranges the real service checks, with its messages.
 func checkRanges(req *chatRequest, maxOutput int) *Error {
 	switch {
 	case !req.MaxTokens.intIn(1, float64(maxOutput)):
@@ -227,7 +228,7 @@ func checkRanges(req *chatRequest, maxOutput int) *Error {
 	return nil
 }
 
-// countPrompt counts prompt tokens as DashScope does (spec/tokenizer.md): the ChatML
+// countPrompt counts prompt tokens as DashScope does: the ChatML
 // rendering of the conversation plus the generation prompt, which for plain messages sums to
 // 3 + Σ(3 + tokens(role "\n" content)). Tools, tool calls and tool results are rendered as
 // Qwen's chat template renders them (promptBlocks). Counting stops once the total passes

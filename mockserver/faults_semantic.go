@@ -1,7 +1,9 @@
 package mockserver
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"slices"
 )
 
@@ -116,4 +118,39 @@ func faultCallID(c *call, choice int) string {
 		b[i] = hex[h>>60]
 	}
 	return string(b)
+}
+
+// malformed cuts the JSON of one SSE frame ("data: {…}\n\n" or the native "…\ndata:{…}\n\n")
+// in the middle, so that its data is not valid JSON while the framing stays intact.
+func malformed(frame []byte) []byte {
+	i := bytes.LastIndex(frame, []byte("data:"))
+	if i < 0 {
+		return frame
+	}
+	start := i + len("data:")
+	if start < len(frame) && frame[start] == ' ' {
+		start++
+	}
+	end := len(frame) - len("\n\n")
+	if end <= start {
+		return frame
+	}
+	out := append([]byte(nil), frame[:start+(end-start)/2]...)
+	return append(out, "\n\n"...)
+}
+
+// halfBodyWriter keeps a non-stream body and sends only its first half (malformed_chunk on a
+// reply that is not streamed): the status and headers are those of the whole answer.
+type halfBodyWriter struct {
+	http.ResponseWriter
+	body []byte
+}
+
+func (h *halfBodyWriter) Write(b []byte) (int, error) {
+	h.body = append(h.body, b...)
+	return len(b), nil
+}
+
+func (h *halfBodyWriter) flush() {
+	_, _ = h.ResponseWriter.Write(h.body[:len(h.body)/2])
 }

@@ -113,7 +113,7 @@ func pairOf(name string, l RateLimits) (LimitOverride, error) {
 // limitsFor returns the limits that apply to a model now, from the lowest source to the
 // highest: the catalogue, the options given to New (every model, then the model itself),
 // then changes at run time (every model, then the model itself).
-func (rl *rateLimits) limitsFor(model string) RateLimits {
+func (rl *rateLimiter) limitsFor(model string) RateLimits {
 	l := rl.catalogued(model)
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
@@ -122,7 +122,7 @@ func (rl *rateLimits) limitsFor(model string) RateLimits {
 }
 
 // tpmEstimate returns the estimate mode in force.
-func (rl *rateLimits) tpmEstimate() string {
+func (rl *rateLimiter) tpmEstimate() string {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if rl.runEstimate != "" {
@@ -156,7 +156,7 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 			return fmt.Errorf("SetLimits: unknown model %q", model)
 		}
 	}
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if model == "" {
@@ -178,7 +178,7 @@ type ModelLimits struct {
 func (s *Server) ModelLimits() []ModelLimits {
 	out := make([]ModelLimits, 0, len(s.models.order))
 	for _, m := range s.models.order {
-		l := s.limits.limitsFor(m.ID)
+		l := s.rates.limitsFor(m.ID)
 		out = append(out, ModelLimits{Model: m.ID, RPM: l.RPM, TPM: l.TPM})
 	}
 	return out

@@ -3,7 +3,6 @@ package mockserver
 import (
 	"fmt"
 	"math/big"
-	"net/http"
 )
 
 // Request rules found after the first catalogue (spec/api.md §4.1), shape-neutral: the core
@@ -15,8 +14,8 @@ const (
 	jsonThinkingMessage   = "Json mode response is not supported when enable_thinking is true"
 	toolChoiceThinking    = "The tool_choice parameter does not support being set to required or object in thinking mode"
 	searchToolMessage     = "Tool names are not allowed to be [search]"
-	mediaPartMessage      = algoParam + "The provided messages input is invalid. The error info is [Unexpected item type in content.]."
-	systemFirstMessage    = algoParam + "The provided messages input is invalid. The error info is [System message must be at the beginning.]."
+	mediaPartMessage      = "The provided messages input is invalid. The error info is [Unexpected item type in content.]."
+	systemFirstMessage    = "The provided messages input is invalid. The error info is [System message must be at the beginning.]."
 )
 
 // Seed ranges: the compatible endpoint accepts [0, 2^31−1], the native one [0, 2^63−1].
@@ -27,17 +26,13 @@ var (
 
 // checkSeed applies the seed range with the real message, which quotes the value and the
 // bound as sent: "-1 is lesser than the minimum of 0 - 'seed'".
-func checkSeed(seed jsonInt, native bool) *Error {
+func checkSeed(seed jsonInt, hi *big.Int) *Error {
 	if !seed.set {
 		return nil
 	}
 	v, ok := new(big.Int).SetString(seed.text(), 10)
 	if !ok { // an integral value written with a fraction or exponent, e.g. 5.0
 		v, _ = new(big.Float).SetFloat64(seed.v).Int(nil)
-	}
-	hi := compatSeedMax
-	if native {
-		hi = nativeSeedMax
 	}
 	switch {
 	case v.Sign() < 0:
@@ -79,25 +74,25 @@ func checkToolNames(tools []toolDef) *Error {
 func checkSystemFirst(msgs []chatMessage) *Error {
 	for i, m := range msgs {
 		if m.Role == "system" && i > 0 {
-			return errAlgoMessage(systemFirstMessage)
+			return newError("algo_invalid_parameter", systemFirstMessage)
 		}
 	}
 	return nil
 }
 
 // errSeed is the seed range error: code invalid_value in the compatible shape.
-func errSeed(msg string) *Error {
-	return &Error{
-		Kind: "invalid_parameter", Status: http.StatusBadRequest,
-		NativeCode: "InvalidParameter", NativeMessage: msg,
-		CompatCode: "invalid_value", CompatType: "invalid_request_error", CompatMessage: msg,
-	}
-}
+func errSeed(msg string) *Error { return newError("invalid_value", msg) }
 
-// errAlgoMessage is a model-backend 400 whose captured text carries the algo prefix in both
-// shapes.
-func errAlgoMessage(msg string) *Error {
-	e := errInvalidParameter(msg)
-	e.CompatMessage = msg
-	return e
+// checkMedia refuses image, audio and video parts: every model of the catalogue is a text
+// model. The core checks it once the model is known (an unknown vision model still gets
+// model_not_found) and before the model's own rules.
+func checkMedia(msgs []chatMessage) *Error {
+	for _, m := range msgs {
+		for _, p := range m.Parts {
+			if p.Type != "text" {
+				return newError("algo_invalid_parameter", mediaPartMessage)
+			}
+		}
+	}
+	return nil
 }

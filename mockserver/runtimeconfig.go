@@ -41,7 +41,7 @@ type RuntimeLatency struct {
 
 // Config returns the settings that can change at run time, as they are now.
 func (s *Server) Config() RuntimeConfig {
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	all := rl.start.all.over(rl.run.all)
 	models := map[string]LimitOverride{}
@@ -103,7 +103,7 @@ func (s *Server) PatchConfig(patch []byte) error {
 	if err != nil {
 		return err
 	}
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	run, runEst := rl.run.clone(), rl.runEstimate
 	rl.mu.Unlock()

@@ -22,13 +22,13 @@ import (
 type Server struct {
 	cfg      config
 	clock    *offsetClock
-	models   *catalog
+	models   *catalogue
 	tok      *tokenizer.Tokenizer
 	router   *mux.Router
 	log      *slog.Logger
 	chunkBy  int
 	fixtures *fixtureSet
-	limits   *rateLimits
+	rates    *rateLimiter
 	journal  *journal
 	faults   *faultQueue
 	latency  *latencySetting
@@ -78,13 +78,13 @@ func New(opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		clock:    &offsetClock{base: cfg.clock},
-		models:   newCatalog(cfg.models, cfg.limits),
+		models:   newCatalogue(cfg.models, cfg.tokens),
 		tok:      tokenizer.Default(),
 		log:      cfg.logger,
 		chunkBy:  cfg.streamChunk,
 		fixtures: fixtures,
 	}
-	s.limits = &rateLimits{
+	s.rates = &rateLimiter{
 		limiter:       &ratelimit.Limiter{PerSecond: cfg.perSecond},
 		headers:       cfg.rateHeaders,
 		start:         cfg.rate.clone(),
@@ -109,7 +109,7 @@ func New(opts ...Option) (*Server, error) {
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	s.cache = newContextCache(cfg.implicitCache)
 	if cfg.burst {
-		s.limits.limiter.Burst = &ratelimit.BurstRule{}
+		s.rates.limiter.Burst = &ratelimit.BurstRule{}
 	}
 	s.router = s.routes()
 	return s, nil

@@ -28,7 +28,7 @@ func (p *stopParam) UnmarshalJSON(b []byte) error {
 		return nil
 	case "array":
 	default:
-		return &contentError{fmt.Sprintf("Invalid type for 'stop': expected a string or an array, but got %s instead.", article(jsonKind(b)))}
+		return &wireError{fmt.Sprintf("Invalid type for 'stop': expected a string or an array, but got %s instead.", article(jsonKind(b)))}
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(b, &items); err != nil {
@@ -46,17 +46,17 @@ func (p *stopParam) UnmarshalJSON(b []byte) error {
 		case "number":
 			var id int
 			if err := json.Unmarshal(it, &id); err != nil || id < 0 {
-				return &contentError{fmt.Sprintf("stop[%d]: a token id must be a non-negative integer.", i)}
+				return &wireError{fmt.Sprintf("stop[%d]: a token id must be a non-negative integer.", i)}
 			}
 			flat = append(flat, id)
 		case "array":
 			var seq []int
 			if err := json.Unmarshal(it, &seq); err != nil || len(seq) == 0 || slicesHasNegative(seq) {
-				return &contentError{fmt.Sprintf("stop[%d]: a token-id sequence must be a non-empty array of non-negative integers.", i)}
+				return &wireError{fmt.Sprintf("stop[%d]: a token-id sequence must be a non-empty array of non-negative integers.", i)}
 			}
 			p.tokens = append(p.tokens, seq)
 		default:
-			return &contentError{fmt.Sprintf("stop[%d]: expected a string, a token id or an array of token ids, but got %s instead.", i, article(jsonKind(it)))}
+			return &wireError{fmt.Sprintf("stop[%d]: expected a string, a token id or an array of token ids, but got %s instead.", i, article(jsonKind(it)))}
 		}
 	}
 	if len(flat) > 0 {
