@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	if s.version {
-		fmt.Fprintf(stdout, "qwenmock %s\n", version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
 	if check {
