@@ -1,10 +1,12 @@
 package mockserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -166,15 +168,30 @@ func TestPatchConfigMergePatch(t *testing.T) {
 }
 
 // TestDeclaredEstimateNoFalse429 is the case of 24 concurrent requests without max_tokens,
-// each taking 400 ms to its first token, at qwen3-max's default limits: none is refused
+// each waiting 400 ms for its first token, at qwen3-max's default limits: none is refused
 // under the declared estimate. Under max-output each reserves 9 + 65,536 tokens, so only 15
-// fit in 1,000,000 TPM while all are in flight (the first-token wait is longer there, so
-// that all 24 are admitted or refused before any settles).
+// fit in 1,000,000 TPM while all are in flight. The server's sleeper holds every admitted
+// request at its first token until all 24 are admitted or refused, so the requests are truly
+// in flight together, however slow the machine.
 func TestDeclaredEstimateNoFalse429(t *testing.T) {
 	t.Parallel()
 	body := `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"stream":true}`
 	run := func(t *testing.T, opts ...Option) (ok, refused int) {
-		ts := NewTestServer(t, opts...)
+		var waiting, answered atomic.Int64
+		release := make(chan struct{})
+		hold := func(c *config) error {
+			c.sleep = func(ctx context.Context, d time.Duration) error {
+				waiting.Add(1)
+				select {
+				case <-release:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return nil
+		}
+		ts := NewTestServer(t, append(opts, WithLatency(400*time.Millisecond, 0, 0), hold)...)
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for range 24 {
@@ -189,23 +206,28 @@ func TestDeclaredEstimateNoFalse429(t *testing.T) {
 					ok++
 				case 429:
 					refused++
+					answered.Add(1)
 				default:
 					t.Errorf("status %d", st)
 				}
 			}()
 		}
+		for waiting.Load()+answered.Load() < 24 {
+			time.Sleep(time.Millisecond)
+		}
+		close(release)
 		wg.Wait()
 		return ok, refused
 	}
 	t.Run("declared", func(t *testing.T) {
 		t.Parallel()
-		if ok, refused := run(t, WithLatency(400*time.Millisecond, 0, 0), WithMaxOutputTokens(20)); ok != 24 || refused != 0 {
+		if ok, refused := run(t); ok != 24 || refused != 0 {
 			t.Fatalf("%d passed, %d refused; want 24, 0", ok, refused)
 		}
 	})
 	t.Run("max-output", func(t *testing.T) {
 		t.Parallel()
-		if ok, refused := run(t, WithLatency(3*time.Second, 0, 0), WithTPMEstimate(TPMEstimateMaxOutput)); ok != 15 || refused != 9 {
+		if ok, refused := run(t, WithTPMEstimate(TPMEstimateMaxOutput)); ok != 15 || refused != 9 {
 			t.Fatalf("%d passed, %d refused; want 15, 9", ok, refused)
 		}
 	})
