@@ -50,7 +50,11 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.controlError(w, r, fmt.Sprintf("seconds must be in [0, 1e9], not %v.", *body.Seconds))
 		return
 	}
-	s.Advance(time.Duration(*body.Seconds * float64(time.Second)))
+	if !s.clock.advance(time.Duration(*body.Seconds * float64(time.Second))) {
+		s.controlError(w, r, fmt.Sprintf("The clock can move at most %.0f seconds in all; it has moved %.0f.",
+			MaxClockOffset.Seconds(), time.Duration(s.clock.offset.Load()).Seconds()))
+		return
+	}
 	writeControl(w, http.StatusOK, map[string]any{"now": s.clock.Now().UTC().Format(time.RFC3339Nano)})
 }
 
@@ -69,21 +73,11 @@ func (s *Server) Reset() {
 	s.ClearRequests()
 	s.clearUsage()
 	s.clearFaults()
+	schemaCache.Clear()
 }
 
-// requireAdmin locks the control API when WithAdminToken is set.
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.adminToken != "" && bearerKey(r.Header.Get("Authorization")) != s.cfg.adminToken {
-			writeCompatError(w, errMock("invalid_admin_token",
-				"The control API needs Authorization: Bearer <admin token>."), s.cfg.newRequestID())
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// handleRequests lists the journal, oldest first; ?model=, ?path=, ?status=, ?shape= filter it.
+// handleRequests lists the journal a page at a time (see journalPage); ?model=, ?path=,
+// ?status=, ?shape= filter it.
 func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var filters []RequestFilter
@@ -104,7 +98,12 @@ func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		filters = append(filters, StatusIs(code))
 	}
-	writeControl(w, http.StatusOK, map[string]any{"requests": s.Requests(filters...)})
+	pg, err := parseJournalPage(q)
+	if err != nil {
+		s.controlError(w, r, err.Error())
+		return
+	}
+	s.writeJournalPage(w, filters, pg)
 }
 
 func (s *Server) handleClearRequests(w http.ResponseWriter, r *http.Request) {

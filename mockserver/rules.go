@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 )
 
@@ -31,8 +32,15 @@ func checkSeed(seed jsonInt, hi *big.Int) *Error {
 		return nil
 	}
 	v, ok := new(big.Int).SetString(seed.text(), 10)
-	if !ok { // an integral value written with a fraction or exponent, e.g. 5.0
-		v, _ = new(big.Float).SetFloat64(seed.v).Int(nil)
+	if !ok { // an integral value written with a fraction or exponent, e.g. 5.0 or 1e300
+		v = nil
+		if !math.IsInf(seed.v, 0) {
+			v, _ = new(big.Float).SetFloat64(seed.v).Int(nil)
+		}
+		if v == nil {
+			v = big.NewInt(int64(math.Copysign(1, seed.v)) * (1 << 62))
+			v.Mul(v, big.NewInt(4)) // beyond every bound, on the side of its sign
+		}
 	}
 	switch {
 	case v.Sign() < 0:

@@ -284,8 +284,8 @@ func patchLimit(name string, v any) (*int, error) {
 		return nil, nil
 	}
 	f, ok := number(v)
-	if !ok || f < 0 || f != math.Trunc(f) || f > math.MaxInt32 {
-		return nil, fmt.Errorf("%s must be a non-negative integer (0: unlimited) or null, not %s", name, shown(v))
+	if !ok || f < 0 || f != math.Trunc(f) || f > MaxRateLimit {
+		return nil, fmt.Errorf("%s must be an integer in [0, %d] (0: unlimited) or null, not %s", name, MaxRateLimit, shown(v))
 	}
 	n := int(f)
 	return &n, nil
@@ -299,8 +299,8 @@ func patchLatency(cur, start Latency, v any) (Latency, error) {
 	for _, k := range sortedKeys(obj) {
 		v := obj[k]
 		f, isNum := number(v)
-		if v != nil && (!isNum || f < 0 || math.IsInf(f, 0)) {
-			return cur, fmt.Errorf("latency.%s must be a non-negative number or null, not %s", k, shown(v))
+		if v != nil && (!isNum || f < 0 || (k != "jitter" && f > ms(MaxFirstTokenLatency))) {
+			return cur, fmt.Errorf("latency.%s must be a number in [0, %.0f] or null, not %s", k, ms(MaxFirstTokenLatency), shown(v))
 		}
 		switch k {
 		case "first_token_ms":

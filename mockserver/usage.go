@@ -11,7 +11,7 @@ import (
 // spec/api.md §4.1 says: implicit hits at the model's cache_hit_ratio (20%), explicit hits
 // at 10% and explicit cache creation at 125% of the input price.
 type UsageRecord struct {
-	Key                  string  `json:"key"` // redacted
+	Key                  string  `json:"key"` // the key's label (see keyLabel), or "(other keys)"
 	Model                string  `json:"model"`
 	Requests             int     `json:"requests"`
 	PromptTokens         int     `json:"prompt_tokens"`
@@ -26,17 +26,21 @@ type UsageRecord struct {
 
 type usageKey struct{ key, model string }
 
-// usageBook accumulates usage per (key, model).
+// usageBook accumulates usage per (key, model), at most MaxUsageRecords rows.
 type usageBook struct {
 	mu sync.Mutex // guards m
 	m  map[usageKey]*UsageRecord
 }
 
 func (u *usageBook) add(key string, m *Model, modelID string, prompt, completion int, cu cacheUse) {
-	k := usageKey{redactKey(key), modelID}
+	k := usageKey{keyLabel(key), modelID}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r, ok := u.m[k]
+	if !ok && len(u.m) >= MaxUsageRecords {
+		k.key = otherKeys
+		r, ok = u.m[k]
+	}
 	if !ok {
 		r = &UsageRecord{Key: k.key, Model: modelID, Priced: m.Pricing != nil && len(m.Pricing.Tiers) > 0}
 		u.m[k] = r

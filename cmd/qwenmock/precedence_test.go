@@ -72,6 +72,7 @@ func startConfigured(t *testing.T, c precedenceCase) *httptest.Server {
 	t.Cleanup(ts.Close)
 	for _, p := range c.patch {
 		req, _ := http.NewRequest(http.MethodPatch, ts.URL+"/_mock/config", strings.NewReader(p))
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
