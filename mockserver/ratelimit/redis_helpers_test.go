@@ -144,3 +144,11 @@ func freePort(t testing.TB) string {
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
+
+// quietRedis drops go-redis's own log lines (failed dials while a test has stopped the
+// server); the backend's logger says what matters.
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietRedis{}) }
