@@ -35,8 +35,8 @@ func (c *offsetClock) Now() time.Time {
 	return c.base.Now().Add(time.Duration(c.offset.Load()))
 }
 
-func (c *offsetClock) advance(d time.Duration) {
-	if d > 0 {
-		c.offset.Add(int64(d))
-	}
+// follow sets the offset to the rate-limit backend's: the total of every Advance, on this
+// server or, with a shared backend, on any.
+func (c *offsetClock) follow(off time.Duration) {
+	c.offset.Store(int64(off))
 }

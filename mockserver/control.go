@@ -29,7 +29,12 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLimits(w http.ResponseWriter, r *http.Request) {
-	writeControl(w, http.StatusOK, map[string]any{"now": s.clock.Now().UTC().Format(time.RFC3339Nano), "scopes": s.Limits()})
+	scopes, err := s.limitStates()
+	if err != nil {
+		s.controlStoreError(w, r, err)
+		return
+	}
+	writeControl(w, http.StatusOK, map[string]any{"now": s.clock.Now().UTC().Format(time.RFC3339Nano), "scopes": scopes})
 }
 
 // handleClockAdvance moves the server's clock: {"seconds": N}, N ≥ 0, fractions allowed.
@@ -47,23 +52,36 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.controlError(w, r, fmt.Sprintf("seconds must be in [0, 1e9], not %v.", *body.Seconds))
 		return
 	}
-	s.Advance(time.Duration(*body.Seconds * float64(time.Second)))
+	if err := s.advance(time.Duration(*body.Seconds * float64(time.Second))); err != nil {
+		s.controlStoreError(w, r, err)
+		return
+	}
 	writeControl(w, http.StatusOK, map[string]any{"now": s.clock.Now().UTC().Format(time.RFC3339Nano)})
 }
 
 // handleReset clears the journal, the rate-limit windows, the usage and the queued faults.
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
-	s.Reset()
+	if err := s.reset(); err != nil {
+		s.controlStoreError(w, r, err)
+		return
+	}
 	writeControl(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // Reset clears the server's counted state: the journal, the rate-limit windows and
 // premature-retry records, the usage and the queued faults.
 func (s *Server) Reset() {
-	s.ResetLimits()
+	if err := s.reset(); err != nil {
+		s.log.Error("reset the rate limits", "err", err.Error())
+	}
+}
+
+func (s *Server) reset() error {
+	err := s.resetLimits()
 	s.ClearRequests()
 	s.clearUsage()
 	s.clearFaults()
+	return err
 }
 
 // requireAdmin locks the control API when WithAdminToken is set.

@@ -103,6 +103,12 @@ var catalogue = map[string]Error{
 		Status: http.StatusBadRequest, NativeCode: "InvalidParameter", NativeMessage: "[] is too short - 'messages'",
 		CompatCode: "invalid_parameter_error", CompatType: "invalid_request_error", CompatMessage: "[] is too short - 'messages'",
 	},
+	// Not an error of the real service: the shared rate limits of WithRedis cannot be
+	// checked because Redis cannot be reached.
+	"rate_limit_store_unavailable": {
+		Status: http.StatusServiceUnavailable, NativeCode: "ServiceUnavailable", NativeMessage: storeUnavailableMessage,
+		CompatCode: "ServiceUnavailable", CompatType: "ServiceUnavailable", CompatMessage: storeUnavailableMessage,
+	},
 	"json_mode_without_json": {
 		Status: http.StatusBadRequest, NativeCode: "InvalidParameter", NativeMessage: jsonModeMessage,
 		CompatCode: "invalid_parameter_error", CompatType: "invalid_request_error", CompatMessage: jsonModeMessage,
@@ -116,6 +122,8 @@ const (
 	internalMessage   = "<500> InternalError.Algo: An error occurred in model serving, error message is: [Inference engine abort. Finish reason: [UNKNOWN].]"
 	overloadedMessage = "<503> InternalError.Algo: An error occurred in model serving, error message is: [Too many requests. Your requests are being throttled due to system capacity limits. Please try again later.]"
 	jsonModeMessage   = "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'."
+
+	storeUnavailableMessage = "qwenmock: the rate-limit store (Redis) cannot be reached, so this request cannot be checked against the shared limits. Retry when it is back, or start qwenmock with --redis-fail-open."
 )
 
 // errorOf returns a copy of the catalogue entry kind. It panics on an unknown kind: kinds

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -21,7 +22,7 @@ type RateLimits struct {
 // rateLimits resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
 type rateLimits struct {
-	limiter *ratelimit.Limiter
+	backend ratelimit.Backend // in memory, or shared in Redis (WithRedis)
 	headers bool
 
 	mu       sync.Mutex            // guards rpmAll, tpmAll, perModel, notBefore, premature and accountOf
@@ -73,7 +74,8 @@ type admission struct {
 
 // admit checks the call against its scope's window (spec/api.md §5). The estimate is the
 // prompt plus the output the request may still produce; settle replaces it by what was
-// used. A refusal is the real 429 for the limit that was hit.
+// used. A refusal is the real 429 for the limit that was hit; a shared store that cannot
+// be reached refuses with a 503 (or, failing open, lets the call through unchecked).
 func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission, *Error) {
 	rl := s.limits
 	key := rl.scopeOf(apiKey, c.modelID)
@@ -93,10 +95,22 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 	rl.mu.Unlock()
 
 	estimate := c.promptTokens + c.maxOutput
-	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
+	// Not the request's context: a client that goes away must not look like a store
+	// failure. The backend bounds the call with its own timeout.
+	a, err := rl.backend.Admit(context.Background(), ratelimit.Request{
+		Key: key, Limits: ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, Estimate: estimate, State: rl.headers,
+	})
+	if err != nil {
+		return adm, errStoreUnavailable() // the store logs when it goes and comes back
+	}
+	s.clock.follow(a.Offset)
+	if a.Unchecked {
+		adm.admitted = true
+		return adm, nil
+	}
+	ticket, denial := a.Ticket, a.Denial
 	if rl.headers {
-		st := rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
-		setRateLimitHeaders(w.Header(), st, denial)
+		setRateLimitHeaders(w.Header(), a.State, denial)
 		if denial != nil && denial.RetryAfter >= 0 {
 			rl.mu.Lock()
 			rl.notBefore[key] = now.Add(denial.RetryAfter)
@@ -121,7 +135,11 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 // stream, what was sent before it ended or the client went away).
 func (s *Server) settle(adm admission, tokens int) {
 	if adm.admitted {
-		s.limits.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+		ctx, cancel := storeContext()
+		defer cancel()
+		// If the store cannot be reached the reservation keeps its estimate until it
+		// leaves the window: it errs towards charging too much, never admitting too much.
+		_, _ = s.limits.backend.Settle(ctx, adm.ticket, tokens)
 	}
 }
 
@@ -172,13 +190,24 @@ type LimitState struct {
 
 // Limits reports every scope whose window holds requests, sorted by account then model.
 // Keys are shown redacted ("key:sk-…1234"); named accounts by name ("account:team-a").
+// With WithRedis they are the scopes of every server sharing the Redis; if it cannot be
+// reached, Limits returns nil (GET /_mock/limits answers 503).
 func (s *Server) Limits() []LimitState {
+	out, _ := s.limitStates()
+	return out
+}
+
+func (s *Server) limitStates() ([]LimitState, error) {
 	rl := s.limits
-	now := s.clock.Now()
-	states := rl.limiter.Snapshot(now, func(k ratelimit.Key) ratelimit.Limits {
+	ctx, cancel := storeContext()
+	defer cancel()
+	states, err := rl.backend.Snapshot(ctx, func(k ratelimit.Key) ratelimit.Limits {
 		l := rl.limitsFor(k.Model)
 		return ratelimit.Limits{RPM: l.RPM, TPM: l.TPM}
 	})
+	if err != nil {
+		return nil, err
+	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	out := make([]LimitState, 0, len(states))
@@ -191,7 +220,7 @@ func (s *Server) Limits() []LimitState {
 			PrematureRetries: rl.premature[st.Key],
 		})
 	}
-	return out
+	return out, nil
 }
 
 // SetLimits changes the limits of one model ("" for every model) at run time; the next
@@ -211,13 +240,24 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 	return nil
 }
 
-// ResetLimits clears every rate-limit window and the premature-retry records.
+// ResetLimits clears every rate-limit window and the premature-retry records. With
+// WithRedis it clears the windows of every server sharing the Redis (the premature-retry
+// records are each server's own); if Redis cannot be reached the failure is logged.
 func (s *Server) ResetLimits() {
-	s.limits.limiter.Reset()
+	if err := s.resetLimits(); err != nil {
+		s.log.Error("reset the rate limits", "err", err.Error())
+	}
+}
+
+func (s *Server) resetLimits() error {
+	ctx, cancel := storeContext()
+	defer cancel()
+	err := s.limits.backend.Reset(ctx)
 	s.limits.mu.Lock()
 	clear(s.limits.notBefore)
 	clear(s.limits.premature)
 	s.limits.mu.Unlock()
+	return err
 }
 
 // redactAccount hides all but the last four characters of a raw key.

@@ -38,6 +38,8 @@ type config struct {
 	faultRate        float64
 	adminToken       string
 	onRequest        func(RequestRecord)
+	redisURL         string // WithRedis
+	redisFailOpen    bool   // WithRedisFailOpen
 }
 
 // Fallbacks: what answers a request that no fixture matches.

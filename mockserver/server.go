@@ -72,6 +72,10 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	backend, err := newLimitBackend(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		clock:    &offsetClock{base: cfg.clock},
@@ -82,7 +86,7 @@ func New(opts ...Option) (*Server, error) {
 		fixtures: fixtures,
 	}
 	s.limits = &rateLimits{
-		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
+		backend:   backend,
 		headers:   cfg.rateHeaders,
 		rpmAll:    cfg.rpmAll,
 		tpmAll:    cfg.tpmAll,
@@ -107,9 +111,6 @@ func New(opts ...Option) (*Server, error) {
 	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
-	if cfg.burst {
-		s.limits.limiter.Burst = &ratelimit.BurstRule{}
-	}
 	s.router = s.routes()
 	return s, nil
 }
@@ -122,8 +123,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Now is the server's current time: its clock plus every Advance.
 func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// Advance moves the server's clock forward by d without sleeping.
-func (s *Server) Advance(d time.Duration) { s.clock.advance(d) }
+// Advance moves the server's clock forward by d without sleeping. With WithRedis it moves
+// the shared clock of every server using the same Redis; if Redis cannot be reached, the
+// clock stays and the failure is logged (POST /_mock/clock/advance answers 503).
+func (s *Server) Advance(d time.Duration) {
+	if err := s.advance(d); err != nil {
+		s.log.Error("advance the clock", "err", err.Error())
+	}
+}
 
 // Models returns the server's model catalogue after overrides, sorted by id.
 func (s *Server) Models() []Model {

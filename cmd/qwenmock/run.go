@@ -44,6 +44,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "qwenmock: %v\n", err)
 		return 2
 	}
+	defer srv.Close()
+	if s.redisURL != "" {
+		announceRedis(ctx, logger, s.redisURL, s.redisFailOpen)
+	}
 	for _, f := range s.startFaults {
 		if err := srv.QueueFault(mockserver.Fault{Kind: f.Fault, Count: f.Count, Model: f.Model, AfterChunks: f.AfterChunks, DelayMs: f.DelayMs}); err != nil {
 			fmt.Fprintf(stderr, "qwenmock: %s: faults: %v\n", s.configPath, err)
