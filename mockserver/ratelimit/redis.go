@@ -99,6 +99,11 @@ func NewRedis(opt RedisOptions) (*Redis, error) {
 		ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 		ro.ContextTimeoutEnabled = true
 		ro.MaxRetries = -1 // the backend retries itself, within Timeout
+		if ro.DialerRetries == 0 {
+			// Fail fast while Redis is down (go-redis would try 5 times, 100ms apart):
+			// the backend's own retry and the next request try again.
+			ro.DialerRetries = 1
+		}
 		if ro.DialTimeout == 0 {
 			ro.DialTimeout = opt.Timeout
 		}
