@@ -19,9 +19,9 @@ type RateLimits struct {
 	TPM int `json:"tpm"`
 }
 
-// rateLimits resolves each model's limits and remembers which clients were told to wait.
+// rateLimiter resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
-type rateLimits struct {
+type rateLimiter struct {
 	backend ratelimit.Backend // in memory, or shared in Redis (WithRedis)
 	headers bool
 
@@ -38,7 +38,7 @@ type rateLimits struct {
 }
 
 // limitsFor returns the limits that apply to a model now.
-func (rl *rateLimits) limitsFor(model string) RateLimits {
+func (rl *rateLimiter) limitsFor(model string) RateLimits {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if l, ok := rl.perModel[model]; ok {
@@ -56,7 +56,7 @@ func (rl *rateLimits) limitsFor(model string) RateLimits {
 
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
 // belongs to a named account) and the model as the client named it.
-func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
+func (rl *rateLimiter) scopeOf(apiKey, model string) ratelimit.Key {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if acct, ok := rl.accountOf[apiKey]; ok {
@@ -65,23 +65,31 @@ func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
 	return ratelimit.Key{Account: "key:" + apiKey, Model: model}
 }
 
-// admission is the outcome of admitting a call.
+// admission is the limiter's answer to a call. The pipeline keeps it on the call; the wire
+// adapter writes its headers with the answer (call.setHeaders).
 type admission struct {
 	ticket    ratelimit.Ticket
 	admitted  bool
 	premature bool // the client came back before the Retry-After it was given
+
+	show   bool                 // the rate-limit headers are to be sent (WithRateLimitHeaders)
+	state  ratelimit.ScopeState // the scope's state that decided admission
+	denial *ratelimit.Denial    // why the call was refused; nil when admitted
 }
 
-// admit checks the call against its scope's window (spec/api.md §5). The estimate is the
-// prompt plus the output the request may still produce; settle replaces it by what was
-// used. A refusal is the real 429 for the limit that was hit; a shared store that cannot
-// be reached refuses with a 503 (or, failing open, lets the call through unchecked).
-func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission, *Error) {
-	rl := s.limits
+// admit checks the call against its scope's window, as the real service limits requests
+// and tokens per minute
+// (https://www.alibabacloud.com/help/en/model-studio/rate-limiting-best-practices). The
+// estimate is the prompt plus the output the request may still produce; settle replaces it
+// by what was used. A refusal is the real 429 for the limit that was hit; a shared store
+// that cannot be reached refuses with a 503 (or, failing open, lets the call through
+// unchecked). admit writes nothing: the answer goes back to the pipeline.
+func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
+	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
-	var adm admission
+	adm := &admission{}
 
 	rl.mu.Lock()
 	if nb, ok := rl.notBefore[key]; ok {
@@ -110,7 +118,9 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 	}
 	ticket, denial := a.Ticket, a.Denial
 	if rl.headers {
-		setRateLimitHeaders(w.Header(), a.State, denial)
+		adm.show = true
+		adm.state = a.State
+		adm.denial = denial
 		if denial != nil && denial.RetryAfter >= 0 {
 			rl.mu.Lock()
 			rl.notBefore[key] = now.Add(denial.RetryAfter)
@@ -133,13 +143,13 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 
 // settle records the tokens a call really used: prompt plus what was produced (for a
 // stream, what was sent before it ended or the client went away).
-func (s *Server) settle(adm admission, tokens int) {
+func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
 		ctx, cancel := storeContext()
 		defer cancel()
 		// If the store cannot be reached the reservation keeps its estimate until it
 		// leaves the window: it errs towards charging too much, never admitting too much.
-		_, _ = s.limits.backend.Settle(ctx, adm.ticket, tokens)
+		_, _ = s.rates.backend.Settle(ctx, adm.ticket, tokens)
 	}
 }
 
@@ -198,7 +208,7 @@ func (s *Server) Limits() []LimitState {
 }
 
 func (s *Server) limitStates() ([]LimitState, error) {
-	rl := s.limits
+	rl := s.rates
 	ctx, cancel := storeContext()
 	defer cancel()
 	states, err := rl.backend.Snapshot(ctx, func(k ratelimit.Key) ratelimit.Limits {
@@ -229,7 +239,7 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 	if l.RPM < 0 || l.TPM < 0 {
 		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
 	}
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if model == "" {
@@ -252,11 +262,11 @@ func (s *Server) ResetLimits() {
 func (s *Server) resetLimits() error {
 	ctx, cancel := storeContext()
 	defer cancel()
-	err := s.limits.backend.Reset(ctx)
-	s.limits.mu.Lock()
-	clear(s.limits.notBefore)
-	clear(s.limits.premature)
-	s.limits.mu.Unlock()
+	err := s.rates.backend.Reset(ctx)
+	s.rates.mu.Lock()
+	clear(s.rates.notBefore)
+	clear(s.rates.premature)
+	s.rates.mu.Unlock()
 	return err
 }
 

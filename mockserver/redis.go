@@ -59,7 +59,7 @@ func newLimitBackend(cfg config) (ratelimit.Backend, error) {
 // Close releases what the server holds open: the Redis connections of WithRedis. The
 // server must not be used afterwards. Without WithRedis it does nothing.
 func (s *Server) Close() error {
-	if r, ok := s.limits.backend.(*ratelimit.Redis); ok {
+	if r, ok := s.rates.backend.(*ratelimit.Redis); ok {
 		return r.Close()
 	}
 	return nil
@@ -74,23 +74,30 @@ func storeContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), storeTimeout)
 }
 
+// storeUnavailableMessage explains the 503 of a request that cannot be checked against
+// the shared rate limits.
+const storeUnavailableMessage = "qwenmock: the rate-limit store (Redis) cannot be reached, so this request cannot be checked against the shared limits. Retry when it is back, or start qwenmock with --redis-fail-open."
+
 // errStoreUnavailable is the answer to a request that cannot be checked against the
-// shared rate limits because their store cannot be reached.
-func errStoreUnavailable() *Error { return errorOf("rate_limit_store_unavailable") }
+// shared rate limits because their store cannot be reached: a condition of the mock, not
+// of the real service, so every wire shape answers it with the kind as its code.
+func errStoreUnavailable() *Error {
+	return errMock("rate_limit_store_unavailable", storeUnavailableMessage)
+}
 
 // controlStoreError answers a control request whose rate-limit store call failed.
 func (s *Server) controlStoreError(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.Is(err, ratelimit.ErrUnavailable) {
 		s.log.Error("rate-limit store", "err", err.Error())
 	}
-	s.writeCompatError(w, r, errStoreUnavailable(), s.cfg.newRequestID(), false)
+	writeCompatError(w, errStoreUnavailable(), s.cfg.newRequestID())
 }
 
 // advance moves the clock of the rate limits, and so the server's, by d.
 func (s *Server) advance(d time.Duration) error {
 	ctx, cancel := storeContext()
 	defer cancel()
-	off, err := s.limits.backend.Advance(ctx, d)
+	off, err := s.rates.backend.Advance(ctx, d)
 	if err != nil {
 		return err
 	}

@@ -138,11 +138,11 @@ func TestRedisUnreachable(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	m.Close()
-	compat := `{"error":{"message":"` + storeUnavailableMessage + `","type":"ServiceUnavailable","param":null,"code":"ServiceUnavailable"},"request_id":"a-2"}`
+	compat := `{"error":{"message":"` + storeUnavailableMessage + `","type":"invalid_request_error","param":null,"code":"rate_limit_store_unavailable"},"request_id":"a-2"}`
 	if rec := chat(t, srv, hiBody); rec.Code != 503 || rec.Body.String() != compat {
 		t.Fatalf("compatible: %d %s", rec.Code, rec.Body)
 	}
-	native := `{"code":"ServiceUnavailable","message":"` + storeUnavailableMessage + `","request_id":"a-3"}`
+	native := `{"code":"Mock.rate_limit_store_unavailable","message":"` + storeUnavailableMessage + `","request_id":"a-3"}`
 	rec := do(t, srv, http.MethodPost, nativePath, "sk-test", `{"model":"qwen3-max","input":{"messages":[{"role":"user","content":"hi"}]}}`)
 	if rec.Code != 503 || rec.Body.String() != native {
 		t.Fatalf("native: %d %s", rec.Code, rec.Body)
@@ -156,7 +156,7 @@ func TestRedisUnreachable(t *testing.T) {
 		{http.MethodPost, "/_mock/clock/advance", `{"seconds": 1}`},
 		{http.MethodPost, "/_mock/reset", ""},
 	} {
-		if rec := do(t, srv, c.method, c.path, "", c.body); rec.Code != 503 || !strings.Contains(rec.Body.String(), `"code":"ServiceUnavailable"`) {
+		if rec := do(t, srv, c.method, c.path, "", c.body); rec.Code != 503 || !strings.Contains(rec.Body.String(), `"code":"rate_limit_store_unavailable"`) {
 			t.Fatalf("%s %s: %d %s", c.method, c.path, rec.Code, rec.Body)
 		}
 	}

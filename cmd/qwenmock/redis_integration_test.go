@@ -442,14 +442,14 @@ func TestRedisReplicas(t *testing.T) {
 		if len(before) != 1 || before["200 "] == 0 {
 			t.Fatalf("before the kill: %v", before)
 		}
-		if len(during) != 1 || during["503 ServiceUnavailable"] == 0 {
-			t.Fatalf("while Redis was down, want only 503 ServiceUnavailable: %v", during)
+		if len(during) != 1 || during["503 rate_limit_store_unavailable"] == 0 {
+			t.Fatalf("while Redis was down, want only 503 rate_limit_store_unavailable: %v", during)
 		}
 		if after["200 "] == 0 {
 			t.Fatalf("service did not resume after Redis returned: %v", after)
 		}
 		for k := range after {
-			if k != "200 " && k != "503 ServiceUnavailable" {
+			if k != "200 " && k != "503 rate_limit_store_unavailable" {
 				t.Fatalf("after the restart: %v", after)
 			}
 		}
