@@ -93,14 +93,18 @@ func (s *Server) controlStoreError(w http.ResponseWriter, r *http.Request, err e
 	writeCompatError(w, errStoreUnavailable(), s.cfg.newRequestID())
 }
 
-// advance moves the clock of the rate limits, and so the server's, by d.
-func (s *Server) advance(d time.Duration) error {
+// advance moves the clock of the rate limits, and so the server's, by d. It reports false,
+// and moves nothing, when the total of every Advance would pass MaxClockOffset.
+func (s *Server) advance(d time.Duration) (bool, error) {
+	if d > MaxClockOffset-time.Duration(s.clock.offset.Load()) {
+		return false, nil
+	}
 	ctx, cancel := storeContext()
 	defer cancel()
 	off, err := s.rates.backend.Advance(ctx, d)
 	if err != nil {
-		return err
+		return false, err
 	}
 	s.clock.follow(off)
-	return nil
+	return true, nil
 }

@@ -48,6 +48,7 @@ func New(opts ...Option) (*Server, error) {
 		fallback:         FallbackGenerate,
 		journalSize:      DefaultJournalSize,
 		journalBodyBytes: DefaultJournalBodyBytes,
+		journalBytes:     DefaultJournalBytes,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -94,6 +95,7 @@ func New(opts ...Option) (*Server, error) {
 		notBefore: map[ratelimit.Key]time.Time{},
 		premature: map[ratelimit.Key]int{},
 		accountOf: maps.Clone(cfg.accounts),
+		lru:       scopeLRU{max: MaxScopes},
 		catalogued: func(model string) RateLimits {
 			if m, ok := s.models.lookup(model); ok {
 				return RateLimits{RPM: m.RPM, TPM: m.TPM}
@@ -107,7 +109,7 @@ func New(opts ...Option) (*Server, error) {
 	if s.rates.perModel == nil {
 		s.rates.perModel = map[string]RateLimits{}
 	}
-	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes)
+	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes, cfg.journalBytes)
 	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
@@ -123,11 +125,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Now is the server's current time: its clock plus every Advance.
 func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// Advance moves the server's clock forward by d without sleeping. With WithRedis it moves
-// the shared clock of every server using the same Redis; if Redis cannot be reached, the
-// clock stays and the failure is logged (POST /_mock/clock/advance answers 503).
+// Advance moves the server's clock forward by d without sleeping. The total of every Advance
+// is bounded by MaxClockOffset: a step that would pass it moves the clock to the bound. With
+// WithRedis it moves the shared clock of every server using the same Redis; if Redis cannot
+// be reached, the clock stays and the failure is logged (POST /_mock/clock/advance answers
+// 503).
 func (s *Server) Advance(d time.Duration) {
-	if err := s.advance(d); err != nil {
+	if rest := MaxClockOffset - time.Duration(s.clock.offset.Load()); d > rest {
+		d = rest
+	}
+	if _, err := s.advance(d); err != nil {
 		s.log.Error("advance the clock", "err", err.Error())
 	}
 }
