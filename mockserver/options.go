@@ -45,6 +45,8 @@ type config struct {
 	insecureControl  bool
 	controlHosts     []string
 	onRequest        func(RequestRecord)
+	redisURL         string // WithRedis
+	redisFailOpen    bool   // WithRedisFailOpen
 }
 
 // Fallbacks: what answers a request that no fixture matches.

@@ -30,6 +30,8 @@ type settings struct {
 	perSecond       bool
 	burst           bool
 	rateHeaders     bool
+	redisURL        string
+	redisFailOpen   bool
 	firstToken      time.Duration
 	perToken        time.Duration
 	jitter          float64
@@ -104,6 +106,12 @@ func (s settings) options() []mockserver.Option {
 	if s.rateHeaders {
 		opts = append(opts, mockserver.WithRateLimitHeaders())
 	}
+	if s.redisURL != "" {
+		opts = append(opts, mockserver.WithRedis(s.redisURL))
+		if s.redisFailOpen {
+			opts = append(opts, mockserver.WithRedisFailOpen())
+		}
+	}
 	if s.firstToken > 0 || s.perToken > 0 {
 		opts = append(opts, mockserver.WithLatency(s.firstToken, s.perToken, s.jitter))
 	}
@@ -155,6 +163,8 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
 	fs.BoolVar(&s.burst, "burst-limits", false, "refuse sudden growth with Throttling.BurstRate 429s")
 	fs.BoolVar(&s.rateHeaders, "rate-limit-headers", false, "add Retry-After and x-ratelimit-* headers (the real service sends none)")
+	fs.StringVar(&s.redisURL, "redis-url", "", "share rate limits and their clock with every qwenmock using this Redis (redis://host:port/db)")
+	fs.BoolVar(&s.redisFailOpen, "redis-fail-open", false, "while Redis is unreachable, let requests through unchecked instead of answering 503")
 	fs.DurationVar(&s.firstToken, "first-token-latency", 0, "simulated time to the first token (Go duration, e.g. 300ms)")
 	fs.DurationVar(&s.perToken, "token-latency", 0, "simulated time between tokens (Go duration, e.g. 20ms)")
 	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
@@ -282,6 +292,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")
+	}
+	if s.redisFailOpen && s.redisURL == "" {
+		return s, errors.New("--redis-fail-open needs --redis-url")
 	}
 	return s, nil
 }

@@ -33,6 +33,8 @@ type fileConfig struct {
 	RateLimitHeaders *bool                `yaml:"rate_limit_headers"`
 	TPMEstimate      *string              `yaml:"tpm_estimate"`
 	ImplicitCache    *bool                `yaml:"implicit_cache"`
+	RedisURL         *string              `yaml:"redis_url"`
+	RedisFailOpen    *bool                `yaml:"redis_fail_open"`
 	Models           []modelOverride      `yaml:"models"`
 	Fixtures         *string              `yaml:"fixtures"` // a file or directory, relative to the config file
 	InlineFixtures   []mockserver.Fixture `yaml:"inline_fixtures"`
@@ -124,6 +126,8 @@ func (fc *fileConfig) flagValues() map[string]string {
 	flag("per-second-limits", fc.PerSecondLimits)
 	flag("burst-limits", fc.BurstLimits)
 	flag("rate-limit-headers", fc.RateLimitHeaders)
+	str("redis-url", fc.RedisURL)
+	flag("redis-fail-open", fc.RedisFailOpen)
 	str("fallback", fc.Fallback)
 	if fc.Latency != nil {
 		str("first-token-latency", fc.Latency.FirstToken)
