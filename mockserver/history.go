@@ -141,21 +141,24 @@ func (s *Server) LimitsHistory() LimitsHistory {
 		out.Scopes = append(out.Scopes, sh)
 	}
 	s.history.mu.Unlock()
+	now2 := map[ratelimit.Key]LimitState{}
+	for _, st := range s.Limits() {
+		now2[ratelimit.Key{Account: st.Account, Model: st.Model}] = st
+	}
 	for i := range out.Scopes {
 		sh := &out.Scopes[i]
-		key := ratelimit.Key{Account: sh.Account, Model: sh.Model}
-		l := rl.limitsFor(sh.Model)
-		st := rl.limiter.State(key, ratelimit.Limits{RPM: l.RPM, TPM: l.TPM}, now)
-		rl.mu.Lock()
-		premature := rl.premature[key]
-		rl.mu.Unlock()
-		sh.LimitState = LimitState{
-			Account: key.Account, Model: key.Model,
-			RPM: l.RPM, TPM: l.TPM, Requests: st.Requests, Tokens: st.Tokens,
-			RemainingRequests: st.RemainingRequests, RemainingTokens: st.RemainingTokens,
-			ResetRequestsSecs: st.ResetRequests.Seconds(), ResetTokensSecs: st.ResetTokens.Seconds(),
-			PrematureRetries: premature,
+		st, ok := now2[ratelimit.Key{Account: sh.Account, Model: sh.Model}]
+		if !ok { // the window is empty now
+			l := rl.limitsFor(sh.Model)
+			st = LimitState{Account: sh.Account, Model: sh.Model, RPM: l.RPM, TPM: l.TPM, RemainingRequests: -1, RemainingTokens: -1}
+			if l.RPM > 0 {
+				st.RemainingRequests = l.RPM
+			}
+			if l.TPM > 0 {
+				st.RemainingTokens = l.TPM
+			}
 		}
+		sh.LimitState = st
 	}
 	slices.SortFunc(out.Scopes, func(a, b ScopeHistory) int {
 		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Model, b.Model))

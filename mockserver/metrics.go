@@ -88,7 +88,7 @@ func newMetrics(s *Server) *metrics {
 	}, []string{"model", "shape"})
 	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "qwenmock_tokens_total",
-		Help: "Tokens of answered requests by model and type: input, output (what reached the client), reasoning (part of output).",
+		Help: "Tokens of answered requests by model and type: input, output (what reached the client), reasoning (part of output), cached (part of input).",
 	}, append(model, "type"))
 	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "qwenmock_rate_limit_decisions_total",
@@ -171,6 +171,7 @@ func (m *metrics) request(c *call, rec *RequestRecord, elapsed time.Duration) {
 		m.tokens.WithLabelValues(model, "input").Add(float64(rec.PromptTokens))
 		m.tokens.WithLabelValues(model, "output").Add(float64(rec.CompletionTokens))
 		m.tokens.WithLabelValues(model, "reasoning").Add(float64(c.stats.reasoning))
+		m.tokens.WithLabelValues(model, "cached").Add(float64(rec.CachedTokens))
 	}
 
 	responseModel := ""

@@ -118,11 +118,12 @@ func TestMetricsScriptedSequence(t *testing.T) {
 	if len(recs) != 8 {
 		t.Fatalf("journal: %d records\n%s", len(recs), describe(recs))
 	}
-	var in, outTok float64
+	var in, outTok, cached float64
 	for _, r := range recs {
 		if r.Status == 200 {
 			in += float64(r.PromptTokens)
 			outTok += float64(r.CompletionTokens)
+			cached += float64(r.CachedTokens)
 		}
 	}
 	if in == 0 || outTok == 0 {
@@ -141,7 +142,7 @@ func TestMetricsScriptedSequence(t *testing.T) {
 		"model=qwen3-max,shape=compatible": 6, "model=qwen3-max,shape=native": 1, "model=_unknown,shape=compatible": 1,
 	})
 	expectSeries(t, fams, "qwenmock_tokens_total", map[string]float64{
-		"model=qwen3-max,type=input": in, "model=qwen3-max,type=output": outTok, "model=qwen3-max,type=reasoning": 0,
+		"model=qwen3-max,type=input": in, "model=qwen3-max,type=output": outTok, "model=qwen3-max,type=reasoning": 0, "model=qwen3-max,type=cached": cached,
 	})
 	// Admitted: A three times, B twice (native, the cut stream), each under rpm and tpm;
 	// refused: A's fourth by rpm. The fault and the unknown model never reach the limiter.
