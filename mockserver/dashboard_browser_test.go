@@ -105,7 +105,8 @@ func TestDashboardBrowser(t *testing.T) {
 	}
 	text := func(sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		// One evaluation reads the text at once: the page replaces its nodes every second.
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf("(document.querySelector(%q) || {}).innerText || ''", sel)))
 		if err != nil {
 			t.Fatalf("text of %s: %v", sel, err)
 		}
@@ -192,7 +193,7 @@ func TestDashboardBrowser(t *testing.T) {
 	if n := len(srv.Requests()); n != 0 {
 		t.Fatalf("journal after reset: %d", n)
 	}
-	if err := srv.SetLimits("qwen3-max", RateLimits{}); err != nil {
+	if err := srv.SetLimits("qwen3-max", RateLimits{RPM: Unlimited, TPM: Unlimited}); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 1000 {
