@@ -281,7 +281,8 @@ export function anthropicSupport() {
 /**
  * Splits an Anthropic SSE body into { event, data } (data parsed), checking what the SDKs
  * need: every event is an event: line and a data: line (the SDKs skip frames with no event:
- * line), data.type equals the event name, and there is no [DONE].
+ * line), data.type equals the event name (an error event may carry DashScope's native body,
+ * which has none), and there is no [DONE].
  */
 export function anthropicFrames(body) {
   if (!body.endsWith('\n\n')) throw new Error(`stream does not end with a blank line: ${JSON.stringify(body.slice(-80))}`);
@@ -289,7 +290,8 @@ export function anthropicFrames(body) {
     const m = /^event: ?([a-z_]+)\ndata: ?(.*)$/.exec(ev);
     if (!m) throw new Error(`event is not an event: line and a data: line: ${JSON.stringify(ev)}`);
     const data = JSON.parse(m[2]);
-    if (data.type !== m[1]) throw new Error(`event ${m[1]} carries type ${data.type}`);
+    // DashScope's error event carries its native body, which has no "type".
+    if (data.type !== m[1] && !(m[1] === 'error' && data.type === undefined)) throw new Error(`event ${m[1]} carries type ${data.type}`);
     return { event: m[1], data };
   });
 }

@@ -38,6 +38,7 @@ type config struct {
 	faultRate        float64
 	adminToken       string
 	onRequest        func(RequestRecord)
+	anthropicErrors  string
 }
 
 // Fallbacks: what answers a request that no fixture matches.

@@ -20,6 +20,8 @@ func (s *Server) routes() *mux.Router {
 
 	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
+	r.HandleFunc("/apps/anthropic/v1/messages", s.handleAnthropicMessages).Methods(http.MethodPost)
+	r.HandleFunc("/apps/anthropic/v1/messages/count_tokens", s.handleAnthropicCountTokens).Methods(http.MethodPost)
 
 	// The control API (spec/interface.md), locked by WithAdminToken when set.
 	ctl := r.PathPrefix("/_mock").Subrouter()

@@ -39,6 +39,7 @@ type settings struct {
 	fileOpts        []mockserver.Option // what only the config file can say
 	startFaults     []faultEntry        // faults queued at start (config file)
 	version         bool
+	anthropicErrors string
 }
 
 // optionalInt is an integer flag that remembers whether it was given, so that 0 (unlimited)
@@ -105,6 +106,7 @@ func (s settings) options() []mockserver.Option {
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
+	opts = append(opts, mockserver.WithAnthropicErrors(s.anthropicErrors))
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -147,6 +149,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.StringVar(&s.logFormat, "log-format", "text", "request log format: text or json")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may finish")
 	fs.StringVar(&s.configPath, "config", "", "YAML config file: every flag by its name with underscores, plus models, accounts, inline_fixtures and faults")
+	fs.StringVar(&s.anthropicErrors, "anthropic-errors", mockserver.AnthropicErrorsDashScope, "error bodies on /apps/anthropic: dashscope (DashScope's own, as the real path) or anthropic (Anthropic's envelope and statuses)")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: qwenmock [flags]\n\nAn offline stand-in for the Qwen3-Max API (DashScope).\n\nFlags (each also read from the environment variable shown):\n")
@@ -242,6 +245,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
+	}
+	if s.anthropicErrors != mockserver.AnthropicErrorsDashScope && s.anthropicErrors != mockserver.AnthropicErrorsAnthropic {
+		return s, fmt.Errorf("--anthropic-errors must be dashscope or anthropic, not %q", s.anthropicErrors)
 	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")

@@ -42,6 +42,7 @@ type fileConfig struct {
 	AdminToken      *string      `yaml:"admin_token"`
 	LogFormat       *string      `yaml:"log_format"`
 	ShutdownTimeout *string      `yaml:"shutdown_timeout"`
+	AnthropicErrors *string      `yaml:"anthropic_errors"`
 }
 
 // faultEntry is a fault queued at start.
@@ -137,6 +138,7 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("admin-token", fc.AdminToken)
 	str("log-format", fc.LogFormat)
 	str("shutdown-timeout", fc.ShutdownTimeout)
+	str("anthropic-errors", fc.AnthropicErrors)
 	return out
 }
 
