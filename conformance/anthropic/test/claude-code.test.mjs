@@ -185,6 +185,7 @@ describe('Claude Code', { skip }, () => {
     assert.equal(read.code, 0, `stdout: ${read.stdout}\nstderr: ${read.stderr}`);
     assert.equal(read.json?.is_error, false, read.stdout);
     assert.equal(read.json.result, READ_ANSWER);
+    t.diagnostic(`requests: ${proxy.messages().map((e) => `${JSON.parse(e.body).stream ? 'stream' : 'non-stream'} ${e.status}`).join(', ')}`);
     const turns = proxy.messages().filter((e) => e.body.includes('read the secret file'));
     assert.ok(turns.length >= 2, `${turns.length} requests with the prompt`);
     const first = anthropicFrames(turns[0].response);
@@ -206,6 +207,7 @@ describe('Claude Code', { skip }, () => {
     const proxy = await recordingProxy(t, url);
     const run = await runClaude(t, { baseURL: anthropicBase(proxy.url), cwd: work, prompt: MAGIC_PROMPT, retries: 2 });
     assert.equal(run.json?.is_error, true, `stdout: ${run.stdout}\nstderr: ${run.stderr}`);
+    t.diagnostic(`result: ${run.json.result}`);
     assert.match(run.json.result, /Prompt is too long/);
     assert.match(run.json.result, /Range of input length should be \[1, 1000\]/);
     const overflows = proxy.messages().filter((e) => e.status === 400);
