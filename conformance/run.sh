@@ -53,6 +53,8 @@ for suite in node langchain anthropic; do
   printf 'conformance/%s: %s passed, %s failed, %s skipped, %s cancelled (%ds)\n' \
     "$suite" "${pass:-?}" "${fail:-?}" "${skipped:-?}" "${cancelled:-?}" $((SECONDS - start))
   grep -E '^ *ok .* # SKIP' "$work/$suite.tap" | sed -E 's/^ *ok [0-9]+ - /  skipped: /'
+  # Claude Code's version, run times and messages, from the tests' diagnostics.
+  grep -E '^ *# (claude|result:)' "$work/$suite.tap" | sed -E 's/^ *# /  /'
   if [ "$rc" -ne 0 ] || [ "${fail:-1}" != 0 ] || [ "${cancelled:-1}" != 0 ]; then
     status=1
     echo "--- conformance/$suite output (node --test exit $rc) ---"
