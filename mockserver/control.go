@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// The control API lives under /_mock/, a prefix the real API never uses
-// (spec/interface.md). Its answers are JSON; its errors use the compatible envelope.
+// The control API lives under /_mock/, a prefix the real API never uses. Its answers are
+// JSON; its errors use the compatible envelope.
 
 // writeControl answers a control request with a JSON body.
 func writeControl(w http.ResponseWriter, status int, v any) {
@@ -21,7 +21,7 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) controlError(w http.ResponseWriter, r *http.Request, msg string) {
-	s.writeCompatError(w, r, errFixture(http.StatusBadRequest, "invalid_control_request", msg), s.cfg.newRequestID(), false)
+	writeCompatError(w, errMock("invalid_control_request", msg), s.cfg.newRequestID())
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -70,8 +70,8 @@ func (s *Server) Reset() {
 func (s *Server) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.adminToken != "" && bearerKey(r.Header.Get("Authorization")) != s.cfg.adminToken {
-			s.writeCompatError(w, r, errFixture(http.StatusUnauthorized, "invalid_admin_token",
-				"The control API needs Authorization: Bearer <admin token>."), s.cfg.newRequestID(), false)
+			writeCompatError(w, errMock("invalid_admin_token",
+				"The control API needs Authorization: Bearer <admin token>."), s.cfg.newRequestID())
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -156,7 +156,7 @@ type RuntimeLatency struct {
 
 // Config returns the settings that can change at run time.
 func (s *Server) Config() RuntimeConfig {
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	out := RuntimeConfig{RateLimits: RuntimeRateLimits{Models: maps.Clone(rl.perModel)}}
 	if rl.rpmAll != nil {
@@ -257,7 +257,7 @@ func (s *Server) handlePatchConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.RateLimits != nil {
-		rl := s.limits
+		rl := s.rates
 		rl.mu.Lock()
 		if rpmSet {
 			rl.rpmAll = rpm

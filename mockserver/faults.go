@@ -3,14 +3,13 @@ package mockserver
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Transport faults, besides the catalogue errors (ErrorKinds), that a test can inject.
+// Transport faults, besides the error kinds (ErrorKinds), that a test can inject.
 const (
 	// FaultStreamDrop closes the connection after AfterChunks events, with no error frame.
 	FaultStreamDrop = "stream_drop"
@@ -23,7 +22,7 @@ const (
 // DefaultSlowHeadersDelay is the wait of a slow_headers fault that names none.
 const DefaultSlowHeadersDelay = 5 * time.Second
 
-// Fault is an injected failure: a catalogue error by kind (answered before any byte, or, for
+// Fault is an injected failure: an error kind (answered before any byte, or, for
 // a stream with AfterChunks > 0, as the shape's error frame after that many events), or a
 // transport fault.
 type Fault struct {
@@ -38,7 +37,7 @@ type Fault struct {
 	DelayMs int `json:"delay_ms,omitempty"`
 }
 
-// IsFaultKind reports whether kind names a fault: a catalogue error or a transport fault.
+// IsFaultKind reports whether kind names a fault: an error kind or a transport fault.
 func IsFaultKind(kind string) bool {
 	switch kind {
 	case FaultStreamDrop, FaultHang, FaultSlowHeaders, "context_length":
@@ -92,7 +91,7 @@ func (q *faultQueue) take(model string) (Fault, bool) {
 	return Fault{}, false
 }
 
-// FailNext makes the next n requests fail with a fault kind: a catalogue error
+// FailNext makes the next n requests fail with a fault kind: an error kind
 // ("rate_limit_requests", "internal", …) or a transport fault ("stream_drop", "hang",
 // "slow_headers"). QueueFault gives the other settings.
 func (s *Server) FailNext(n int, kind string) error {
@@ -141,22 +140,22 @@ func faultFromHeader(h string) (Fault, *Error) {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		switch {
 		case err != nil:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
 		case k == "after_chunks":
 			f.AfterChunks = n
 		case k == "delay_ms":
 			f.DelayMs = n
 		default:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
 		}
 	}
 	if err := f.validate(); err != nil {
-		return f, errFixture(http.StatusBadRequest, "invalid_fault", "X-Mock-Fault: "+err.Error()+".")
+		return f, errMock("invalid_fault", "X-Mock-Fault: "+err.Error()+".")
 	}
 	return f, nil
 }
 
-// errorOfFault is the catalogue error a fault answers with, or nil for transport faults.
+// errorOfFault is the error a fault answers with, or nil for transport faults.
 func (c *call) errorOfFault(f Fault) *Error {
 	switch f.Kind {
 	case FaultStreamDrop, FaultHang, FaultSlowHeaders:

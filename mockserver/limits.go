@@ -18,9 +18,9 @@ type RateLimits struct {
 	TPM int `json:"tpm"`
 }
 
-// rateLimits resolves each model's limits and remembers which clients were told to wait.
+// rateLimiter resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
-type rateLimits struct {
+type rateLimiter struct {
 	limiter *ratelimit.Limiter
 	headers bool
 
@@ -37,7 +37,7 @@ type rateLimits struct {
 }
 
 // limitsFor returns the limits that apply to a model now.
-func (rl *rateLimits) limitsFor(model string) RateLimits {
+func (rl *rateLimiter) limitsFor(model string) RateLimits {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if l, ok := rl.perModel[model]; ok {
@@ -55,7 +55,7 @@ func (rl *rateLimits) limitsFor(model string) RateLimits {
 
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
 // belongs to a named account) and the model as the client named it.
-func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
+func (rl *rateLimiter) scopeOf(apiKey, model string) ratelimit.Key {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if acct, ok := rl.accountOf[apiKey]; ok {
@@ -64,22 +64,30 @@ func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
 	return ratelimit.Key{Account: "key:" + apiKey, Model: model}
 }
 
-// admission is the outcome of admitting a call.
+// admission is the limiter's answer to a call. The pipeline keeps it on the call; the wire
+// adapter writes its headers with the answer (call.setHeaders).
 type admission struct {
 	ticket    ratelimit.Ticket
 	admitted  bool
 	premature bool // the client came back before the Retry-After it was given
+
+	show   bool                 // the rate-limit headers are to be sent (WithRateLimitHeaders)
+	state  ratelimit.ScopeState // the scope's state that decided admission
+	denial *ratelimit.Denial    // why the call was refused; nil when admitted
 }
 
-// admit checks the call against its scope's window (spec/api.md §5). The estimate is the
-// prompt plus the output the request may still produce; settle replaces it by what was
-// used. A refusal is the real 429 for the limit that was hit.
-func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission, *Error) {
-	rl := s.limits
+// admit checks the call against its scope's window, as the real service limits requests
+// and tokens per minute
+// (https://www.alibabacloud.com/help/en/model-studio/rate-limiting-best-practices). The
+// estimate is the prompt plus the output the request may still produce; settle replaces it
+// by what was used. A refusal is the real 429 for the limit that was hit. admit writes nothing: the
+// answer goes back to the pipeline.
+func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
+	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
-	var adm admission
+	adm := &admission{}
 
 	rl.mu.Lock()
 	if nb, ok := rl.notBefore[key]; ok {
@@ -95,8 +103,9 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 	estimate := c.promptTokens + c.maxOutput
 	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
 	if rl.headers {
-		st := rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
-		setRateLimitHeaders(w.Header(), st, denial)
+		adm.show = true
+		adm.state = rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
+		adm.denial = denial
 		if denial != nil && denial.RetryAfter >= 0 {
 			rl.mu.Lock()
 			rl.notBefore[key] = now.Add(denial.RetryAfter)
@@ -119,9 +128,9 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 
 // settle records the tokens a call really used: prompt plus what was produced (for a
 // stream, what was sent before it ended or the client went away).
-func (s *Server) settle(adm admission, tokens int) {
+func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
-		s.limits.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+		s.rates.limiter.Settle(adm.ticket, tokens, s.clock.Now())
 	}
 }
 
@@ -173,7 +182,7 @@ type LimitState struct {
 // Limits reports every scope whose window holds requests, sorted by account then model.
 // Keys are shown redacted ("key:sk-…1234"); named accounts by name ("account:team-a").
 func (s *Server) Limits() []LimitState {
-	rl := s.limits
+	rl := s.rates
 	now := s.clock.Now()
 	states := rl.limiter.Snapshot(now, func(k ratelimit.Key) ratelimit.Limits {
 		l := rl.limitsFor(k.Model)
@@ -200,7 +209,7 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 	if l.RPM < 0 || l.TPM < 0 {
 		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
 	}
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if model == "" {
@@ -213,11 +222,11 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 
 // ResetLimits clears every rate-limit window and the premature-retry records.
 func (s *Server) ResetLimits() {
-	s.limits.limiter.Reset()
-	s.limits.mu.Lock()
-	clear(s.limits.notBefore)
-	clear(s.limits.premature)
-	s.limits.mu.Unlock()
+	s.rates.limiter.Reset()
+	s.rates.mu.Lock()
+	clear(s.rates.notBefore)
+	clear(s.rates.premature)
+	s.rates.mu.Unlock()
 }
 
 // redactAccount hides all but the last four characters of a raw key.

@@ -1,11 +1,9 @@
 package mockserver
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,11 +17,6 @@ const (
 	rpmBody = `{"error":{"message":"You have exceeded your current request limit. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#rate-limit","type":"limit_requests","param":null,"code":"limit_requests"},"request_id":"%s"}`
 	tpmBody = `{"error":{"message":"You exceeded your current quota, please check your plan and billing details. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#token-limit","type":"insufficient_quota","param":null,"code":"insufficient_quota"},"request_id":"%s"}`
 )
-
-func chatAs(t *testing.T, h http.Handler, key, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	return do(t, h, http.MethodPost, "/compatible-mode/v1/chat/completions", key, body)
-}
 
 func TestRPMLimit(t *testing.T) {
 	t.Parallel()
@@ -263,16 +256,6 @@ func TestControlLimitsClockReset(t *testing.T) {
 	if st, body := call("GET", "/_mock/health", ""); st != 200 || body != `{"status":"ok"}` {
 		t.Fatalf("health %d %s", st, body)
 	}
-}
-
-func readAll(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	var v json.RawMessage
-	dec := json.NewDecoder(resp.Body)
-	if err := dec.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	return string(v)
 }
 
 // TestStreamSettlesWhatWasSent: a client that goes away mid-stream is charged the prompt and

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -15,14 +16,16 @@ type config struct {
 	clock        Clock
 	apiKeys      map[string]bool
 	models       []Model
-	limits       limitOverrides
+	tokens       tokenOverrides
 	maxBodyBytes int64
 	newRequestID func() string
 	streamChunk  int
-	logger       *slog.Logger
-	fixtures     []Fixture
-	noBuiltins   bool
-	fallback     string
+	// sleep waits a simulated latency (sleepCtx unless a test injects its own).
+	sleep      func(ctx context.Context, d time.Duration) error
+	logger     *slog.Logger
+	fixtures   []Fixture
+	noBuiltins bool
+	fallback   string
 
 	rateAll          *RateLimits
 	rpmAll           *int
@@ -166,19 +169,19 @@ func WithModels(models ...Model) Option {
 // WithContextWindow overrides the context window of every model (0 keeps each model's own).
 // A model's max input is lowered to the window if it was larger.
 func WithContextWindow(tokens int) Option {
-	return positiveOverride("WithContextWindow", tokens, func(c *config) { c.limits.contextWindow = tokens })
+	return positiveOverride("WithContextWindow", tokens, func(c *config) { c.tokens.contextWindow = tokens })
 }
 
 // WithMaxInputTokens overrides the max input tokens of every model (0 keeps each model's own).
 // Longer prompts get the real 400 "Range of input length should be [1, N]".
 func WithMaxInputTokens(tokens int) Option {
-	return positiveOverride("WithMaxInputTokens", tokens, func(c *config) { c.limits.maxInput = tokens })
+	return positiveOverride("WithMaxInputTokens", tokens, func(c *config) { c.tokens.maxInput = tokens })
 }
 
 // WithMaxOutputTokens overrides the max output tokens of every model, with and without
 // thinking (0 keeps each model's own).
 func WithMaxOutputTokens(tokens int) Option {
-	return positiveOverride("WithMaxOutputTokens", tokens, func(c *config) { c.limits.maxOutput = tokens })
+	return positiveOverride("WithMaxOutputTokens", tokens, func(c *config) { c.tokens.maxOutput = tokens })
 }
 
 func positiveOverride(name string, n int, set func(*config)) Option {

@@ -6,9 +6,10 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// routes is the whole route table. Paths copy the real service (spec/api.md §1) so that a
-// client switches to the mock by changing only scheme and host; /v1/... aliases serve clients
-// configured with a bare /v1 base.
+// routes is the whole route table. Paths copy the real service
+// (https://www.alibabacloud.com/help/en/model-studio/compatibility-of-openai-with-dashscope)
+// so that a client switches to the mock by changing only scheme and host; /v1/... aliases
+// serve clients configured with a bare /v1 base.
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.SkipClean(true)
@@ -23,7 +24,7 @@ func (s *Server) routes() *mux.Router {
 	r.HandleFunc("/apps/anthropic/v1/messages", s.handleAnthropicMessages).Methods(http.MethodPost)
 	r.HandleFunc("/apps/anthropic/v1/messages/count_tokens", s.handleAnthropicCountTokens).Methods(http.MethodPost)
 
-	// The control API (spec/interface.md), locked by WithAdminToken when set.
+	// The control API, locked by WithAdminToken when set.
 	ctl := r.PathPrefix("/_mock").Subrouter()
 	ctl.Use(s.requireAdmin)
 	ctl.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
@@ -45,9 +46,9 @@ func (s *Server) routes() *mux.Router {
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeCompatError(w, r, errNotFound(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+	writeCompatError(w, errNotFound(r.Method, r.URL.Path), s.cfg.newRequestID())
 }
 
 func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.writeCompatError(w, r, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+	writeCompatError(w, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID())
 }

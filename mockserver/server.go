@@ -22,13 +22,13 @@ import (
 type Server struct {
 	cfg      config
 	clock    *offsetClock
-	models   *catalog
+	models   *catalogue
 	tok      *tokenizer.Tokenizer
 	router   *mux.Router
 	log      *slog.Logger
 	chunkBy  int
 	fixtures *fixtureSet
-	limits   *rateLimits
+	rates    *rateLimiter
 	journal  *journal
 	faults   *faultQueue
 	latency  *latencySetting
@@ -75,13 +75,13 @@ func New(opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		clock:    &offsetClock{base: cfg.clock},
-		models:   newCatalog(cfg.models, cfg.limits),
+		models:   newCatalogue(cfg.models, cfg.tokens),
 		tok:      tokenizer.Default(),
 		log:      cfg.logger,
 		chunkBy:  cfg.streamChunk,
 		fixtures: fixtures,
 	}
-	s.limits = &rateLimits{
+	s.rates = &rateLimiter{
 		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
 		headers:   cfg.rateHeaders,
 		rpmAll:    cfg.rpmAll,
@@ -98,17 +98,17 @@ func New(opts ...Option) (*Server, error) {
 		},
 	}
 	if cfg.rateAll != nil {
-		s.limits.rpmAll, s.limits.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
+		s.rates.rpmAll, s.rates.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
 	}
-	if s.limits.perModel == nil {
-		s.limits.perModel = map[string]RateLimits{}
+	if s.rates.perModel == nil {
+		s.rates.perModel = map[string]RateLimits{}
 	}
 	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes)
 	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	if cfg.burst {
-		s.limits.limiter.Burst = &ratelimit.BurstRule{}
+		s.rates.limiter.Burst = &ratelimit.BurstRule{}
 	}
 	s.router = s.routes()
 	return s, nil

@@ -3,11 +3,11 @@ package mockserver
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // This file is the Anthropic Messages wire adapter, as DashScope serves it on
@@ -42,10 +42,6 @@ func WithAnthropicErrors(mode string) Option {
 	}
 }
 
-// AnthropicBaseURL is the base URL for Anthropic clients, ".../apps/anthropic" (they add
-// /v1/messages).
-func (ts *TestServer) AnthropicBaseURL() string { return ts.URL + "/apps/anthropic" }
-
 type anthropicShape struct{ s *Server }
 
 // handleAnthropicMessages serves POST /apps/anthropic/v1/messages (the query string, such as
@@ -66,6 +62,9 @@ func anthropicAuth(r *http.Request) *http.Request {
 func (anthropicShape) name() string { return "anthropic" }
 
 func (anthropicShape) streamRequested(r *http.Request, body []byte) bool { return peekStream(body) }
+
+// check: the shape has no rules of its own beyond decoding.
+func (anthropicShape) check(*call) *Error { return nil }
 
 // Request wire types. Unknown fields (metadata, context_management, output_config, …) are
 // accepted and ignored, as Claude Code's traffic shows the real endpoint does.
@@ -100,6 +99,8 @@ type anthropicMessageWire struct {
 type anthropicBlock struct {
 	Type      string          `json:"type"`
 	Text      *string         `json:"text"`
+	Thinking  string          `json:"thinking"`
+	IsError   bool            `json:"is_error"`
 	ID        string          `json:"id"`
 	Name      string          `json:"name"`
 	Input     json.RawMessage `json:"input"`
@@ -134,19 +135,19 @@ func (t *anthropicText) UnmarshalJSON(b []byte) error {
 			Text *string `json:"text"`
 		}
 		if err := json.Unmarshal(b, &blocks); err != nil {
-			return &contentError{"Each text block must be an object such as {\"type\": \"text\", \"text\": \"...\"}."}
+			return &wireError{"Each text block must be an object such as {\"type\": \"text\", \"text\": \"...\"}."}
 		}
 		var sb strings.Builder
 		for i, bl := range blocks {
 			if bl.Type != "text" || bl.Text == nil {
-				return &contentError{fmt.Sprintf("Block %d has type '%s'; only text blocks with a 'text' field are accepted here.", i, bl.Type)}
+				return &wireError{fmt.Sprintf("Block %d has type '%s'; only text blocks with a 'text' field are accepted here.", i, bl.Type)}
 			}
 			sb.WriteString(*bl.Text)
 		}
 		t.set, t.text = true, sb.String()
 		return nil
 	}
-	return &contentError{"Expected a string or an array of text blocks, but got " + article(jsonKind(b)) + "."}
+	return &wireError{"Expected a string or an array of text blocks, but got " + article(jsonKind(b)) + "."}
 }
 
 func (a anthropicShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
@@ -168,8 +169,7 @@ func decodeAnthropic(body []byte) (*chatRequest, *Error) {
 	if err := decodeStrict(body, &w); err != nil {
 		return nil, decodeError(body, err)
 	}
-	req := &chatRequest{MessagesGiven: w.Messages != nil, IncludeUsage: true, ResponseFormat: "text",
-		AnswerOnlyMaxTokens: true, ParallelToolCalls: true}
+	req := &chatRequest{MessagesGiven: w.Messages != nil, ResponseFormat: "text", AnswerOnlyMaxTokens: true, ParallelToolCalls: true}
 	if w.Model != nil {
 		req.Model = *w.Model
 	}
@@ -207,32 +207,28 @@ func decodeAnthropic(body []byte) (*chatRequest, *Error) {
 			return nil, errBadRequest(fmt.Sprintf("thinking.type must be 'enabled', 'disabled' or 'adaptive', not '%s'.", t.Type))
 		}
 	}
-	var rawTools []json.RawMessage
+	var tools []toolDef
+	seen := map[string]bool{}
 	for i, t := range w.Tools {
 		if t.Type != "" && t.Type != "custom" {
 			continue // server tools are not served on this endpoint
 		}
-		if t.Name == "" {
-			return nil, errBadRequest(fmt.Sprintf("tools[%d].name is required.", i))
+		if t.Name == "" || seen[t.Name] {
+			return nil, errBadRequest(fmt.Sprintf("tools[%d]: each tool needs a name of its own.", i))
 		}
+		seen[t.Name] = true
 		schema := t.InputSchema
 		if k := jsonKind(schema); k == "nothing" || k == "null" {
 			schema = json.RawMessage(`{"type": "object"}`)
+		} else if k != "object" {
+			return nil, errBadRequest(fmt.Sprintf("tools[%d].input_schema must be a JSON Schema object.", i))
 		}
-		// The tool as an OpenAI-style client sends it, so that it renders (and counts) the same.
-		fn := struct {
-			Name        string          `json:"name"`
-			Description *string         `json:"description,omitempty"`
-			Parameters  json.RawMessage `json:"parameters"`
-		}{t.Name, t.Description, schema}
-		rawTools = append(rawTools, marshalJSON(struct {
-			Type     string `json:"type"`
-			Function any    `json:"function"`
-		}{"function", fn}))
-	}
-	tools, e := parseTools(rawTools)
-	if e != nil {
-		return nil, e
+		desc := ""
+		if t.Description != nil {
+			desc = *t.Description
+		}
+		// Built as a compatible tool, so that it renders (and counts) the same.
+		tools = append(tools, newToolDef(t.Name, desc, schema))
 	}
 	req.Tools = tools
 	var choice json.RawMessage
@@ -248,6 +244,7 @@ func decodeAnthropic(body []byte) (*chatRequest, *Error) {
 			return nil, errBadRequest(fmt.Sprintf("tool_choice.type must be 'auto', 'any', 'tool' or 'none', not '%s'.", tc.Type))
 		}
 	}
+	var e *Error
 	if req.ToolChoice, e = parseToolChoice(choice, tools); e != nil {
 		return nil, e
 	}
@@ -270,13 +267,14 @@ func (m anthropicMessageWire) toMessages(i int) ([]chatMessage, *Error) {
 	}
 	var blocks []anthropicBlock
 	if err := json.Unmarshal(m.Content, &blocks); err != nil {
-		var ce *contentError
-		if asContentError(err, &ce) {
+		var ce *wireError
+		if errors.As(err, &ce) {
 			return nil, errBadRequest(fmt.Sprintf("messages[%d]: %s", i, ce.msg))
 		}
 		return nil, errBadRequest(fmt.Sprintf("messages[%d].content: each block must be an object with a 'type'.", i))
 	}
-	var text strings.Builder
+	var text, reasoning strings.Builder
+	var parts []messagePart
 	var calls []historyToolCall
 	var results []chatMessage
 	for j, b := range blocks {
@@ -286,6 +284,7 @@ func (m anthropicMessageWire) toMessages(i int) ([]chatMessage, *Error) {
 				return nil, errBadRequest(fmt.Sprintf("messages[%d].content[%d]: a text block needs 'text'.", i, j))
 			}
 			text.WriteString(*b.Text)
+			parts = append(parts, messagePart{Type: "text", Text: *b.Text})
 		case "tool_use":
 			if m.Role != "assistant" || b.Name == "" {
 				return nil, errBadRequest(fmt.Sprintf("messages[%d].content[%d]: tool_use blocks belong to assistant messages and need a name.", i, j))
@@ -299,9 +298,10 @@ func (m anthropicMessageWire) toMessages(i int) ([]chatMessage, *Error) {
 			if m.Role != "user" {
 				return nil, errBadRequest(fmt.Sprintf("messages[%d].content[%d]: tool_result blocks belong to user messages.", i, j))
 			}
-			results = append(results, chatMessage{Role: "tool", Content: b.Content.text, ToolCallID: b.ToolUseID})
-		case "thinking", "redacted_thinking":
-			// Earlier reasoning is not sent back to the model.
+			results = append(results, chatMessage{Role: "tool", Content: b.Content.text, ToolCallID: b.ToolUseID, ToolError: b.IsError})
+		case "thinking":
+			reasoning.WriteString(b.Thinking)
+		case "redacted_thinking":
 		default:
 			return nil, errBadRequest(fmt.Sprintf("messages[%d].content[%d] has type '%s'; this model accepts text, tool_use and tool_result blocks.", i, j, b.Type))
 		}
@@ -313,64 +313,79 @@ func (m anthropicMessageWire) toMessages(i int) ([]chatMessage, *Error) {
 		}
 		return results, nil
 	}
-	return []chatMessage{{Role: m.Role, Content: text.String(), ToolCalls: calls}}, nil
-}
-
-func asContentError(err error, target **contentError) bool {
-	ce, ok := err.(*contentError)
-	if ok {
-		*target = ce
-	}
-	return ok
+	return []chatMessage{{Role: m.Role, Content: text.String(), Parts: parts, Reasoning: reasoning.String(), ToolCalls: calls}}, nil
 }
 
 // Errors.
 
-// anthropicErrorTypes maps statuses to Anthropic's error types and statuses (platform docs):
-// 503 becomes 529 overloaded_error.
-func anthropicErrorType(e *Error) (int, string) {
-	switch {
-	case e.Kind == "timeout":
-		return http.StatusGatewayTimeout, "timeout_error"
-	case e.Status == http.StatusBadRequest:
-		return e.Status, "invalid_request_error"
-	case e.Status == http.StatusUnauthorized:
-		return e.Status, "authentication_error"
-	case e.Status == http.StatusForbidden:
-		return e.Status, "permission_error"
-	case e.Status == http.StatusNotFound:
-		return e.Status, "not_found_error"
-	case e.Status == http.StatusRequestEntityTooLarge:
-		return e.Status, "request_too_large"
-	case e.Status == http.StatusTooManyRequests:
-		return e.Status, "rate_limit_error"
-	case e.Status == http.StatusServiceUnavailable:
-		return 529, "overloaded_error"
-	case e.Status >= 500:
-		return e.Status, "api_error"
-	}
-	return e.Status, "invalid_request_error"
+// anthropicError is one row of the Anthropic envelope's table: Anthropic's status and error
+// type for a kind. The message is the native one, as DashScope words it.
+type anthropicError struct {
+	status int
+	typ    string
 }
 
-// anthropicErrorBody returns the status, body and whether it goes out SSE-framed. DashScope
-// frames the model's own 400s (such as the context window) as an event:error even on a
-// non-stream call (§A.7); other errors are the plain native body.
-func (a anthropicShape) anthropicErrorBody(e *Error, requestID string) (int, []byte, bool) {
+// anthropicErrorTable maps every kind to Anthropic's statuses and types
+// (https://docs.anthropic.com/en/api/errors); 503 becomes 529 overloaded_error.
+var anthropicErrorTable = map[string]anthropicError{
+	"no_api_key":             {http.StatusUnauthorized, "authentication_error"},
+	"invalid_api_key":        {http.StatusUnauthorized, "authentication_error"},
+	"rate_limit_requests":    {http.StatusTooManyRequests, "rate_limit_error"},
+	"rate_limit_tokens":      {http.StatusTooManyRequests, "rate_limit_error"},
+	"burst":                  {http.StatusTooManyRequests, "rate_limit_error"},
+	"data_inspection":        {http.StatusBadRequest, "invalid_request_error"},
+	"data_inspection_output": {http.StatusBadRequest, "invalid_request_error"},
+	"arrearage":              {http.StatusPaymentRequired, "billing_error"},
+	"free_tier_exhausted":    {http.StatusForbidden, "permission_error"},
+	"internal":               {http.StatusInternalServerError, "api_error"},
+	"overloaded":             {529, "overloaded_error"},
+	"timeout":                {http.StatusGatewayTimeout, "timeout_error"},
+	"too_large":              {http.StatusRequestEntityTooLarge, "request_too_large"},
+	"missing_model":          {http.StatusBadRequest, "invalid_request_error"},
+	"empty_messages":         {http.StatusBadRequest, "invalid_request_error"},
+	"json_mode_without_json": {http.StatusBadRequest, "invalid_request_error"},
+	"invalid_parameter":      {http.StatusBadRequest, "invalid_request_error"},
+	"bad_request":            {http.StatusBadRequest, "invalid_request_error"},
+	"context_length":         {http.StatusBadRequest, "invalid_request_error"},
+	"model_not_found":        {http.StatusNotFound, "not_found_error"},
+	"not_found":              {http.StatusNotFound, "not_found_error"},
+	"method_not_allowed":     {http.StatusMethodNotAllowed, "invalid_request_error"},
+}
+
+// anthropicErrorOf looks up e's row; the mock's own conditions keep their status.
+func anthropicErrorOf(e *Error) anthropicError {
+	if isMockKind(e.Kind) {
+		if e.Status == http.StatusUnauthorized {
+			return anthropicError{e.Status, "authentication_error"}
+		}
+		return anthropicError{e.Status, "invalid_request_error"}
+	}
+	row, ok := anthropicErrorTable[e.Kind]
+	if !ok {
+		panic("mockserver: the Anthropic shape has no row for error kind " + e.Kind)
+	}
+	return row
+}
+
+// errorBody returns the status, body and whether it goes out SSE-framed. By default the body
+// is DashScope's native one, and the model's own 400s (the context window, parameter ranges)
+// are framed as an event:error even on a non-stream call, as the real path answers. With
+// AnthropicErrorsAnthropic it is Anthropic's envelope with Anthropic's status.
+func (a anthropicShape) errorBody(e *Error, requestID string) (int, []byte, bool) {
 	if a.s.cfg.anthropicErrors == AnthropicErrorsAnthropic {
-		status, typ := anthropicErrorType(e)
-		return status, marshalJSON(struct {
-			Type  string `json:"type"`
-			Error struct {
-				Type    string `json:"type"`
-				Message string `json:"message"`
-			} `json:"error"`
-			RequestID string `json:"request_id"`
-		}{Type: "error", Error: struct {
+		row := anthropicErrorOf(e)
+		type object struct {
 			Type    string `json:"type"`
 			Message string `json:"message"`
-		}{typ, e.NativeMessage}, RequestID: requestID}), false
+		}
+		return row.status, marshalJSON(struct {
+			Type      string `json:"type"`
+			Error     object `json:"error"`
+			RequestID string `json:"request_id"`
+		}{"error", object{row.typ, expandMessage(nativeErrorOf(e).message, e.Args)}, requestID}), false
 	}
-	return e.Status, nativeErrorBody(e, requestID), e.Backend && e.Status == http.StatusBadRequest
+	framed := e.Kind == "context_length" || e.Kind == "invalid_parameter"
+	return e.Status, nativeErrorBody(e, requestID), framed
 }
 
 func anthropicFrame(dst []byte, event string, data []byte) []byte {
@@ -382,15 +397,12 @@ func anthropicFrame(dst []byte, event string, data []byte) []byte {
 }
 
 func (a anthropicShape) writeError(w http.ResponseWriter, r *http.Request, e *Error, c *call, stream bool) {
-	status, body, framed := a.anthropicErrorBody(e, c.id)
-	if framed {
-		setResponseHeaders(w, c.id, c.start, sseContentType, true)
-		w.WriteHeader(status)
-		_, _ = w.Write(anthropicFrame(nil, "error", body))
-		return
-	}
-	setResponseHeaders(w, c.id, c.start, "application/json", true)
+	status, body, framed := a.errorBody(e, c.id)
+	c.setHeaders(w, c.start, contentTypeOf(framed), true)
 	w.WriteHeader(status)
+	if framed {
+		body = anthropicFrame(nil, "error", body)
+	}
 	_, _ = w.Write(body)
 }
 
@@ -459,7 +471,7 @@ func toolInput(args string) json.RawMessage {
 	return json.RawMessage(`{}`)
 }
 
-func (a anthropicShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) int {
+func (a anthropicShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) (int, bool) {
 	if c.req.Stream {
 		return a.stream(w, c, res)
 	}
@@ -476,20 +488,20 @@ func (a anthropicShape) writeResult(w http.ResponseWriter, r *http.Request, c *c
 	for _, tc := range ch.toolCalls {
 		msg.Content = append(msg.Content, toolUseBlock(tc, toolInput(tc.Arguments)))
 	}
-	setResponseHeaders(w, c.id, c.start, "application/json", true)
+	c.setHeaders(w, c.start, "application/json", true)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(marshalJSON(msg))
-	return res.completionTokens
+	return res.completionTokens, false
 }
 
 // stream writes DashScope's Anthropic stream (§A.6): message_start with two usage fields and
 // no stop keys, a ping after the first block opens, each block as start / deltas / stop
 // (thinking ends with an empty signature_delta; tool input arrives as input_json_delta
 // fragments), message_delta with the four usage fields, message_stop. It returns the
-// completion tokens delivered.
-func (a anthropicShape) stream(w http.ResponseWriter, c *call, res *result) int {
+// completion tokens delivered and whether the stream_drop fault cut the stream.
+func (a anthropicShape) stream(w http.ResponseWriter, c *call, res *result) (int, bool) {
 	st := newSSEWriter(w, c, func(e *Error, _ int) []byte {
-		_, body, _ := a.anthropicErrorBody(e, c.id)
+		_, body, _ := a.errorBody(e, c.id)
 		return anthropicFrame(nil, "error", body)
 	})
 	s := a.s
@@ -542,14 +554,14 @@ func (a anthropicShape) stream(w http.ResponseWriter, c *call, res *result) int 
 		closeBlock()
 	}
 	if st.err != nil {
-		return sent
+		return sent, st.dropped()
 	}
 	sent = res.completionTokens
 	u := marshalJSON(anthropicUsage{InputTokens: c.promptTokens, OutputTokens: sent})
 	send("message_delta", fmt.Appendf(nil, `{"type":"message_delta","delta":{"stop_reason":"%s","stop_sequence":null},"usage":%s}`,
 		anthropicStopReason(ch.finish), u))
 	send("message_stop", []byte(`{"type":"message_stop"}`))
-	return sent
+	return sent, st.dropped()
 }
 
 // handleAnthropicCountTokens serves POST /apps/anthropic/v1/messages/count_tokens:
@@ -592,7 +604,7 @@ func (s *Server) handleAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 		fail(errContextLength(m.MaxInputTokens))
 		return
 	}
-	setResponseHeaders(w, c.id, time.Now(), "application/json", true)
+	c.setHeaders(w, c.start, "application/json", true)
 	w.WriteHeader(http.StatusOK)
 	var buf bytes.Buffer
 	buf.WriteString(`{"input_tokens":`)

@@ -327,3 +327,13 @@ func TestWithAnthropicErrorsRejectsUnknownMode(t *testing.T) {
 		t.Error("WithAnthropicErrors(\"openai\") was accepted")
 	}
 }
+
+// TestAnthropicErrorTableComplete: every kind has a row in Anthropic's table.
+func TestAnthropicErrorTableComplete(t *testing.T) {
+	t.Parallel()
+	for k := range errorKinds {
+		if row := anthropicErrorOf(newError(k, "a", "b")); row.status == 0 || row.typ == "" {
+			t.Errorf("%s is incomplete in the Anthropic table: %+v", k, row)
+		}
+	}
+}

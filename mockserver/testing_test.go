@@ -183,10 +183,11 @@ func TestStreamDropAndHang(t *testing.T) {
 		t.Fatalf("hang: %v", err)
 	}
 	// slow_headers: the answer comes after the delay.
-	start := time.Now()
-	r := complete(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`, "X-Mock-Fault", "slow_headers; delay_ms=150")
-	if r.Status != 200 || time.Since(start) < 150*time.Millisecond {
-		t.Fatalf("slow headers: %d after %v", r.Status, time.Since(start))
+	var sl sleepLog
+	slow := NewTestServer(t, sl.option())
+	r := complete(t, slow, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`, "X-Mock-Fault", "slow_headers; delay_ms=150")
+	if waits := sl.get(); r.Status != 200 || len(waits) != 1 || waits[0] != 150*time.Millisecond {
+		t.Fatalf("slow headers: %d after waits %v", r.Status, waits)
 	}
 }
 
@@ -212,26 +213,28 @@ func TestFaultRateSeeded(t *testing.T) {
 
 func TestLatency(t *testing.T) {
 	t.Parallel()
-	ts := NewTestServer(t, WithLatency(100*time.Millisecond, 10*time.Millisecond, 0))
-	start := time.Now()
+	var sl sleepLog
+	ts := NewTestServer(t, WithLatency(100*time.Millisecond, 10*time.Millisecond, 0), sl.option())
 	r := complete(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":5}`)
-	if took := time.Since(start); r.Status != 200 || took < 150*time.Millisecond {
-		t.Fatalf("non-stream waited %v, want at least 100ms + 5×10ms", took)
+	if waits := sl.get(); r.Status != 200 || sumDurations(waits) != 150*time.Millisecond {
+		t.Fatalf("non-stream waited %v, want 100ms + 5×10ms", waits)
 	}
-	// Streams: the first content chunk comes after the first-token latency, not the headers.
+	// Streams: the headers go out before the first-token latency is spent. The sleeper
+	// holds the first wait until the client has the headers.
+	gated := &sleepLog{gate: make(chan struct{})}
+	ts = NewTestServer(t, WithLatency(100*time.Millisecond, 10*time.Millisecond, 0), gated.option())
 	req, _ := http.NewRequest(http.MethodPost, ts.OpenAIBaseURL()+"/chat/completions",
 		strings.NewReader(`{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":8,"stream":true}`))
 	req.Header.Set("Authorization", "Bearer sk-test")
-	start = time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	headers := time.Since(start)
+	close(gated.gate)
 	io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if total := time.Since(start); total < 180*time.Millisecond || headers > total-100*time.Millisecond {
-		t.Fatalf("stream: headers after %v, end after %v", headers, total)
+	if waits := gated.get(); len(waits) == 0 || waits[0] < 100*time.Millisecond || sumDurations(waits) != 180*time.Millisecond {
+		t.Fatalf("stream waits %v, want the first token's 100ms first and 100ms + 8×10ms in all", waits)
 	}
 	// A fixture's latency wins over the server's.
 	fast := NewTestServer(t, WithLatency(time.Hour, 0, 0), WithFixtures(Fixture{Name: "f", Reply: &FixtureReply{}, Latency: &FixtureLatency{FirstToken: "1ms"}}))
@@ -336,11 +339,4 @@ func TestManyServers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-}
-
-// controlCall sends a control request and returns the status and body.
-func controlCall(t *testing.T, ts *TestServer, method, path, body string, headers ...string) (int, string) {
-	t.Helper()
-	resp, out := send(t, method, ts.URL+path, body, headers...)
-	return resp.StatusCode, string(out)
 }

@@ -3,7 +3,6 @@ package mockserver
 import (
 	"strings"
 	"sync"
-	"unicode"
 
 	"github.com/brianvoe/gofakeit/v7"
 
@@ -107,7 +106,7 @@ func relevantTools(tools []toolDef, text string) []toolDef {
 	text = strings.ToLower(text)
 	var out []toolDef
 	for _, t := range tools {
-		for _, w := range nameWords(t.Name) {
+		for _, w := range schemagen.NameWords(t.Name) {
 			if len(w) >= 3 && !commonVerbs[w] && strings.Contains(text, w) {
 				out = append(out, t)
 				break
@@ -118,28 +117,3 @@ func relevantTools(tools []toolDef, text string) []toolDef {
 }
 
 var commonVerbs = map[string]bool{"get": true, "set": true, "list": true, "find": true, "fetch": true, "create": true, "update": true, "delete": true, "search": false, "the": true, "for": true}
-
-// nameWords splits snake_case, kebab-case and camelCase names into lower-case words.
-func nameWords(name string) []string {
-	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	for _, r := range name {
-		switch {
-		case r == '_' || r == '-' || r == '.' || unicode.IsSpace(r):
-			flush()
-		case unicode.IsUpper(r) && len(cur) > 0 && !unicode.IsUpper(cur[len(cur)-1]):
-			flush()
-			cur = append(cur, r)
-		default:
-			cur = append(cur, r)
-		}
-	}
-	flush()
-	return words
-}

@@ -37,7 +37,7 @@ type settings struct {
 	shutdownTimeout time.Duration
 	configPath      string
 	fileOpts        []mockserver.Option // what only the config file can say
-	startFaults     []faultEntry        // faults queued at start (config file)
+	startFaults     []mockserver.Fault  // faults queued at start (config file)
 	version         bool
 	anthropicErrors string
 }
@@ -188,8 +188,8 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 			return s, fmt.Errorf("%s: %v", path, err)
 		}
 		for _, f := range fc.Faults {
-			if !mockserver.IsFaultKind(f.Fault) {
-				return s, fmt.Errorf("%s: faults: unknown fault %q", path, f.Fault)
+			if !mockserver.IsFaultKind(f.Kind) {
+				return s, fmt.Errorf("%s: faults: unknown fault %q", path, f.Kind)
 			}
 		}
 		s.startFaults = fc.Faults

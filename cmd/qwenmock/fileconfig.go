@@ -37,21 +37,12 @@ type fileConfig struct {
 		PerToken   *string  `yaml:"per_token"`
 		Jitter     *float64 `yaml:"jitter"`
 	} `yaml:"latency"`
-	FaultRate       *float64     `yaml:"fault_rate"`
-	Faults          []faultEntry `yaml:"faults"`
-	AdminToken      *string      `yaml:"admin_token"`
-	LogFormat       *string      `yaml:"log_format"`
-	ShutdownTimeout *string      `yaml:"shutdown_timeout"`
-	AnthropicErrors *string      `yaml:"anthropic_errors"`
-}
-
-// faultEntry is a fault queued at start.
-type faultEntry struct {
-	Fault       string `yaml:"fault"`
-	Count       int    `yaml:"count"`
-	Model       string `yaml:"model"`
-	AfterChunks int    `yaml:"after_chunks"`
-	DelayMs     int    `yaml:"delay_ms"`
+	FaultRate       *float64           `yaml:"fault_rate"`
+	Faults          []mockserver.Fault `yaml:"faults"` // fault, count, model, after_chunks, delay_ms
+	AdminToken      *string            `yaml:"admin_token"`
+	LogFormat       *string            `yaml:"log_format"`
+	ShutdownTimeout *string            `yaml:"shutdown_timeout"`
+	AnthropicErrors *string            `yaml:"anthropic_errors"`
 }
 
 // modelOverride changes the given fields of a catalogue model, or adds a model when its id is

@@ -30,7 +30,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	if s.version {
-		fmt.Fprintf(stdout, "qwenmock %s\n", version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
 	if check {
@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	for _, f := range s.startFaults {
-		if err := srv.QueueFault(mockserver.Fault{Kind: f.Fault, Count: f.Count, Model: f.Model, AfterChunks: f.AfterChunks, DelayMs: f.DelayMs}); err != nil {
+		if err := srv.QueueFault(f); err != nil {
 			fmt.Fprintf(stderr, "qwenmock: %s: faults: %v\n", s.configPath, err)
 			return 2
 		}
