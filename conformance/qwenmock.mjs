@@ -226,32 +226,6 @@ export const USAGE_KEYS = ['cache_creation_input_tokens', 'cache_read_input_toke
 export const RANGE_100 = 'Range of input length should be [1, 100]';
 export const RATE_QUOTA_BODY = '"code":"Throttling.RateQuota","message":"Requests rate limit exceeded, please try again later."';
 
-let anthropicProbe;
-
-/** Resolves to a skip reason while the binary does not serve POST /apps/anthropic/v1/messages, else false. */
-export function anthropicSupport() {
-  anthropicProbe ??= (async () => {
-    let p;
-    try {
-      p = await launch();
-    } catch (err) {
-      return `probe failed: ${err.message}`;
-    }
-    try {
-      const res = await realFetch(`${anthropicBase(p.url)}/v1/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
-        body: JSON.stringify({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }),
-      });
-      await res.arrayBuffer();
-      return res.status === 404 ? 'the Anthropic endpoint (POST /apps/anthropic/v1/messages) is not served yet' : false;
-    } finally {
-      await p.stop();
-    }
-  })();
-  return anthropicProbe;
-}
-
 /**
  * Splits an Anthropic SSE body into { event, data } (data parsed), checking what the SDKs
  * need: every event is an event: line and a data: line (the SDKs skip frames with no event:

@@ -5,9 +5,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import Anthropic from '@anthropic-ai/sdk';
 import {
-  MODEL, KEY, launch, startMock, compatBase, recordingFetch, fixtureFile, rateLimitSupport, advanceClock,
+  MODEL, KEY, launch, startMock, compatBase, recordingFetch, fixtureFile, advanceClock,
   WEATHER_QUESTION, WEATHER_RESULT, WEATHER_ANSWER, WEATHER_SCHEMA, PRIME_QUESTION, PRIME_ANSWER, PRIME_REASONING,
-  LONG_PROMPT, anthropicBase, anthropicSupport, anthropicFrames, checkAnthropicStream,
+  LONG_PROMPT, anthropicBase, anthropicFrames, checkAnthropicStream,
   MSG_ID, TOOLU_ID, USAGE_KEYS, RANGE_100, RATE_QUOTA_BODY,
 } from '../../qwenmock.mjs';
 
@@ -36,9 +36,7 @@ function checkWeatherUse(block) {
   assert.deepEqual(block.input, { city: 'Hangzhou', unit: 'celsius' });
 }
 
-const skip = await anthropicSupport();
-
-describe('@anthropic-ai/sdk', { skip }, () => {
+describe('@anthropic-ai/sdk', () => {
   let mock;
   before(async () => { mock = await launch(['--fixtures', await fixtureFile()]); });
   after(async () => assert.equal(await mock.stop(), 0));
@@ -183,7 +181,7 @@ describe('@anthropic-ai/sdk', { skip }, () => {
   });
 });
 
-describe('@anthropic-ai/sdk errors', { skip }, () => {
+describe('@anthropic-ai/sdk errors', () => {
   test('context overflow: SSE-framed DashScope 400, BadRequestError, not retried', async (t) => {
     const url = await startMock(t, ['--max-input-tokens', '100']);
     const fetch = recordingFetch();
@@ -230,8 +228,6 @@ describe('@anthropic-ai/sdk errors', { skip }, () => {
 
   for (const mode of ['dashscope', 'anthropic']) {
     test(`429 (${mode} body): retried twice, then RateLimitError`, async (t) => {
-      const reason = await rateLimitSupport();
-      if (reason) return t.skip(reason);
       const url = await startMock(t, ['--rpm', '1', '--anthropic-errors', mode]);
       const fetch = recordingFetch();
       const c = client(url, { fetch, maxRetries: 2 });
@@ -250,8 +246,6 @@ describe('@anthropic-ai/sdk errors', { skip }, () => {
   }
 
   test('429 with --rate-limit-headers: the retry waits retry-after-ms and gets through', async (t) => {
-    const reason = await rateLimitSupport({ clock: true });
-    if (reason) return t.skip(reason);
     const url = await startMock(t, ['--rpm', '1', '--rate-limit-headers']);
     const fetch = recordingFetch();
     const c = client(url, { fetch, maxRetries: 2 });
