@@ -232,20 +232,20 @@ func TestBuiltinFixtures(t *testing.T) {
 	}
 }
 
-// TestREADMEFixtures keeps the README's example fixture file working: it must parse, and
-// its weather fixture must run its two turns.
+// TestREADMEFixtures keeps the documentation's complete example fixture file
+// (docs/fixtures.md) working: it must parse, and its weather fixture must run its two turns.
 func TestREADMEFixtures(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/fixtures.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(readme), "```yaml\nfixtures:")
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n# fixtures.yaml\nfixtures:")
 	example, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
-		t.Fatal("no example fixture file in the README")
+		t.Fatal("no example fixture file in docs/fixtures.md")
 	}
-	fs, err := ParseFixtures("README.md", []byte("fixtures:"+example))
+	fs, err := ParseFixtures("docs/fixtures.md", []byte("fixtures:"+example))
 	if err != nil {
 		t.Fatal(err)
 	}
