@@ -47,6 +47,7 @@ type config struct {
 	onRequest        func(RequestRecord)
 	redisURL         string // WithRedis
 	redisFailOpen    bool   // WithRedisFailOpen
+	anthropicErrors  string
 }
 
 // Fallbacks: what answers a request that no fixture matches.

@@ -25,6 +25,8 @@ func (s *Server) routes() *mux.Router {
 		return r.URL.Path != "/api/v1/services/aigc/text-generation/generation" // 405 there
 	}).HandlerFunc(s.handleNativeURLError)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
+	r.HandleFunc("/apps/anthropic/v1/messages", s.handleAnthropicMessages).Methods(http.MethodPost)
+	r.HandleFunc("/apps/anthropic/v1/messages/count_tokens", s.handleAnthropicCountTokens).Methods(http.MethodPost)
 	s.wrongMethods(r)
 
 	// The control API, guarded by controlGuard.

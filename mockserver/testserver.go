@@ -42,6 +42,10 @@ func (ts *TestServer) OpenAIBaseURL() string { return ts.URL + "/compatible-mode
 // DashScopeBaseURL is the base URL of the native API, ".../api/v1".
 func (ts *TestServer) DashScopeBaseURL() string { return ts.URL + "/api/v1" }
 
+// AnthropicBaseURL is the base URL for Anthropic clients, ".../apps/anthropic" (they add
+// /v1/messages).
+func (ts *TestServer) AnthropicBaseURL() string { return ts.URL + "/apps/anthropic" }
+
 // Close shuts the server down, closing open client connections. It is safe to call twice.
 func (ts *TestServer) Close() {
 	ts.hs.CloseClientConnections()

@@ -48,6 +48,7 @@ type settings struct {
 	fileOpts        []mockserver.Option // what only the config file can say
 	startFaults     []mockserver.Fault  // faults queued at start (config file)
 	version         bool
+	anthropicErrors string
 }
 
 // optionalInt is an integer flag that remembers whether it was given, so that 0 (unlimited)
@@ -127,6 +128,7 @@ func (s settings) options() []mockserver.Option {
 	if s.insecureControl {
 		opts = append(opts, mockserver.WithInsecureControlAPI())
 	}
+	opts = append(opts, mockserver.WithAnthropicErrors(s.anthropicErrors))
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -178,6 +180,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.IntVar(&s.maxConnections, "max-connections", defaultMaxConnections, "most connections open at once; more get 503 and are closed")
 	fs.BoolVar(&s.insecureControl, "insecure-control-api", false, "serve /_mock/* to any host and web page without a token (no token is generated)")
 	fs.StringVar(&s.configPath, "config", "", "YAML config file: every flag by its name with underscores, plus models, accounts, inline_fixtures and faults")
+	fs.StringVar(&s.anthropicErrors, "anthropic-errors", mockserver.AnthropicErrorsDashScope, "error bodies on /apps/anthropic: dashscope (DashScope's own, as the real path) or anthropic (Anthropic's envelope and statuses)")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: qwenmock [flags]\n\nAn offline stand-in for the Qwen3-Max API (DashScope).\n\nFlags (each also read from the environment variable shown):\n")
@@ -289,6 +292,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	}
 	if s.tpmEstimate != mockserver.TPMEstimateDeclared && s.tpmEstimate != mockserver.TPMEstimateMaxOutput {
 		return s, fmt.Errorf("--tpm-estimate must be declared or max-output, not %q", s.tpmEstimate)
+	}
+	if s.anthropicErrors != mockserver.AnthropicErrorsDashScope && s.anthropicErrors != mockserver.AnthropicErrorsAnthropic {
+		return s, fmt.Errorf("--anthropic-errors must be dashscope or anthropic, not %q", s.anthropicErrors)
 	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")

@@ -54,6 +54,7 @@ type fileConfig struct {
 	ReadTimeout     *string            `yaml:"read_timeout"`
 	MaxConnections  *int               `yaml:"max_connections"`
 	InsecureControl *bool              `yaml:"insecure_control_api"`
+	AnthropicErrors *string            `yaml:"anthropic_errors"`
 }
 
 // modelOverride changes the given fields of a catalogue model, or adds a model when its id is
@@ -149,6 +150,7 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("read-timeout", fc.ReadTimeout)
 	num("max-connections", fc.MaxConnections)
 	flag("insecure-control-api", fc.InsecureControl)
+	str("anthropic-errors", fc.AnthropicErrors)
 	return out
 }
 
