@@ -58,12 +58,13 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 }
 
 // Reset clears the server's counted state: the journal, the rate-limit windows and
-// premature-retry records, the usage and the queued faults.
+// premature-retry records, the usage, the queued faults and the stored Responses.
 func (s *Server) Reset() {
 	s.ResetLimits()
 	s.ClearRequests()
 	s.clearUsage()
 	s.clearFaults()
+	s.responses.clear()
 }
 
 // requireAdmin locks the control API when WithAdminToken is set.

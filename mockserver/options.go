@@ -41,6 +41,7 @@ type config struct {
 	faultRate        float64
 	adminToken       string
 	onRequest        func(RequestRecord)
+	responsesID      string // the form of Responses ids (WithResponsesID)
 }
 
 // Fallbacks: what answers a request that no fixture matches.

@@ -33,6 +33,8 @@ type Server struct {
 	faults   *faultQueue
 	latency  *latencySetting
 	usage    *usageBook
+	// responses keeps Responses API answers for previous_response_id and GET.
+	responses responseStore
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
