@@ -24,6 +24,7 @@ type settings struct {
 	maxBodyBytes    int64
 	fixtures        string
 	fallback        string
+	responsesID     string
 	rpm, tpm        optionalInt
 	perSecond       bool
 	burst           bool
@@ -105,6 +106,7 @@ func (s settings) options() []mockserver.Option {
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
+	opts = append(opts, mockserver.WithResponsesID(s.responsesID))
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -134,6 +136,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", mockserver.DefaultMaxBodyBytes, "largest request body; larger ones get 413")
 	fs.StringVar(&s.fixtures, "fixtures", "", "fixture file or directory (YAML or JSON), tried before the built-in fixtures")
 	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
+	fs.StringVar(&s.responsesID, "responses-id", mockserver.ResponsesIDPrefixed, "form of Responses API ids: resp (resp_<uuid>) or uuid (a bare UUID)")
 	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
 	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
 	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
@@ -242,6 +245,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
+	}
+	if s.responsesID != mockserver.ResponsesIDPrefixed && s.responsesID != mockserver.ResponsesIDUUID {
+		return s, fmt.Errorf("--responses-id must be resp or uuid, not %q", s.responsesID)
 	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")

@@ -32,6 +32,7 @@ type fileConfig struct {
 	Fixtures         *string              `yaml:"fixtures"` // a file or directory, relative to the config file
 	InlineFixtures   []mockserver.Fixture `yaml:"inline_fixtures"`
 	Fallback         *string              `yaml:"fallback"`
+	ResponsesID      *string              `yaml:"responses_id"`
 	Latency          *struct {
 		FirstToken *string  `yaml:"first_token"`
 		PerToken   *string  `yaml:"per_token"`
@@ -115,6 +116,7 @@ func (fc *fileConfig) flagValues() map[string]string {
 	flag("burst-limits", fc.BurstLimits)
 	flag("rate-limit-headers", fc.RateLimitHeaders)
 	str("fallback", fc.Fallback)
+	str("responses-id", fc.ResponsesID)
 	if fc.Latency != nil {
 		str("first-token-latency", fc.Latency.FirstToken)
 		str("token-latency", fc.Latency.PerToken)
