@@ -22,8 +22,13 @@ import (
 // {"request_id","code","message"}; a stream that fails before its first event is HTTP 200 with
 // one response.failed event, as the real service answers.
 
-// responsesShape is the Responses wire adapter.
-type responsesShape struct{ s *Server }
+// responsesShape is the Responses wire adapter, one per request.
+type responsesShape struct {
+	s *Server
+	// model is the body's model, read with stream before decoding, so that a stream that
+	// fails before its request is decoded still names it in response.failed.
+	model string
+}
 
 // Response ids: "resp_<uuid>" (what the service answered in 2026) or a bare UUID (what its
 // documentation shows), chosen with WithResponsesID.
@@ -64,7 +69,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 		writeResponsesError(w, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID())
 		return
 	}
-	s.serveChat(w, r, responsesShape{s})
+	s.serveChat(w, r, &responsesShape{s: s})
 }
 
 // handleGetResponse answers GET …/responses/{id} with the stored response.
@@ -95,7 +100,14 @@ func (s *Server) handleResponsesNotFound(w http.ResponseWriter, r *http.Request)
 
 func (responsesShape) name() string { return "responses" }
 
-func (responsesShape) streamRequested(r *http.Request, body []byte) bool { return peekStream(body) }
+func (a *responsesShape) streamRequested(r *http.Request, body []byte) bool {
+	var p struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(body, &p)
+	a.model = p.Model
+	return peekStream(body)
+}
 
 // responsesOptions are what only this shape knows of a request, carried on the chatRequest.
 type responsesOptions struct {
@@ -735,6 +747,7 @@ func (a responsesShape) responseObject(c *call, status string, output []json.Raw
 		"id": marshalJSON(a.responseID(c)), "created_at": marshalJSON(c.created),
 	}
 	if c.req == nil {
+		o["model"] = marshalJSON(a.model)
 		return o
 	}
 	opts := responsesOptionsOf(c)
