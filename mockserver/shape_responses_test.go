@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -431,4 +432,54 @@ func TestResponsesSessionCache(t *testing.T) {
 	if plain.Usage.XDetails[0].PromptTokensDetails != nil {
 		t.Errorf("without the header: %+v", plain.Usage)
 	}
+}
+
+// FuzzResponses sends arbitrary bodies to the Responses endpoint: every answer is a JSON
+// object (a response, or the flat error body) or a stream of framed events, never a panic or
+// plain text.
+func FuzzResponses(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"qwen3-max","input":"hi"}`,
+		`{"model":"qwen3-max","input":[{"role":"developer","content":"x"},{"type":"function_call","name":"f","arguments":"{}","call_id":"c"},{"type":"function_call_output","call_id":"c","output":[{"type":"input_text","text":"r"}]}],"stream":true}`,
+		`{"model":"qwen3-max","input":"hi","tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],"tool_choice":{"type":"allowed_tools","tools":[{"name":"f"}]}}`,
+		`{"model":"qwen3-max","input":[{"type":"reasoning","summary":[{"text":"t"}]},{"role":"assistant","content":"a"}],"reasoning":{"effort":"max"},"max_output_tokens":16}`,
+		`{"model":"qwen3-max","input":"hi","previous_response_id":"resp_x","store":1,"temperature":"hot"}`,
+		`{"model":1,"input":{}}`, `[]`, `null`, `{`, ``,
+	} {
+		f.Add(s)
+	}
+	srv, err := New(WithMaxInputTokens(2000), WithMaxBodyBytes(1<<16))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest(http.MethodPost, "/compatible-mode/v1/responses", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer sk-test")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		out := rec.Body.String()
+		switch ct := rec.Header().Get("Content-Type"); ct {
+		case "application/json":
+			var v map[string]json.RawMessage
+			if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+				t.Fatalf("answer is not a JSON object: %q", out)
+			}
+			_, isErr := v["code"]
+			if (rec.Code == 200) == isErr {
+				t.Fatalf("status %d with body %q", rec.Code, out)
+			}
+		case sseContentType:
+			if rec.Code != 200 {
+				t.Fatalf("stream status %d", rec.Code)
+			}
+			for i, ev := range strings.Split(strings.TrimSuffix(out, "\n\n"), "\n\n") {
+				lines := strings.Split(ev, "\n")
+				if len(lines) != 4 || lines[0] != fmt.Sprintf("id:%d", i+1) || !json.Valid([]byte(strings.TrimPrefix(lines[3], "data:"))) {
+					t.Fatalf("bad event %q", ev)
+				}
+			}
+		default:
+			t.Fatalf("Content-Type %q, body %q", ct, out)
+		}
+	})
 }
