@@ -93,7 +93,7 @@ export async function startMock(t, flags = []) {
 export const compatBase = (url) => `${url}/compatible-mode/v1`;
 
 export async function advanceClock(url, seconds) {
-  const res = await realFetch(`${url}/_mock/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds }) });
+  const res = await realFetch(`${url}/_mock/clock/advance`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ seconds }) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`advance the clock: ${res.status} ${text}`);
 }

@@ -59,14 +59,15 @@ func TestCutAtStop(t *testing.T) {
 
 func TestRedactKey(t *testing.T) {
 	t.Parallel()
+	// The "sk-" prefix, the last four characters of keys of 20 bytes or more, and 12 hex
+	// digits of the key's SHA-256.
 	cases := []struct{ key, want string }{
-		{"sk-1234567890abcdef", "sk-…cdef"},
-		{"sk-123456", "sk-…3456"},
-		{"abcdefghij", "…ghij"},
-		{"sk-12345", "…45"}, // 8 characters or fewer: only the last two
-		{"short", "…rt"},
-		{"x", "…x"},
-		{"", "…"},
+		{"sk-1234567890abcdefgh", "sk-…efgh#b607a8c6e1c5"},
+		{"sk-1234567890abcdef", "sk-…#dd65e03569cf"},
+		{"sk-123456", "sk-…#16d87a742d37"},
+		{"abcdefghij", "…#72399361da6a"},
+		{"x", "…#2d711642b726"},
+		{"", "…#e3b0c44298fc"},
 	}
 	for _, tc := range cases {
 		if got := redactKey(tc.key); got != tc.want {

@@ -80,6 +80,9 @@ func (s *Server) authenticate(r *http.Request) *Error {
 	if key == "" {
 		return errorOf("no_api_key")
 	}
+	if len(key) > MaxAPIKeyBytes {
+		return errKeyTooLong()
+	}
 	if len(s.cfg.apiKeys) > 0 && !s.cfg.apiKeys[key] {
 		return errorOf("invalid_api_key")
 	}

@@ -73,6 +73,10 @@ var errorKinds = map[string]kindInfo{
 	"invalid_fault":           {status: http.StatusBadRequest, mock: true},
 	"fixture_not_found":       {status: http.StatusBadRequest, mock: true},
 	"no_fixture_matched":      {status: http.StatusBadRequest, mock: true},
+	"control_api_forbidden":   {status: http.StatusForbidden, mock: true},
+	"unsupported_media_type":  {status: http.StatusUnsupportedMediaType, mock: true},
+	"tool_schema_unsupported": {status: http.StatusBadRequest, mock: true},
+	"api_key_too_long":        {status: http.StatusUnauthorized, mock: true},
 }
 
 // newError raises kind with its message parameters. It panics on an unknown kind: kinds are

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -17,6 +18,14 @@ const (
 	FaultHang = "hang"
 	// FaultSlowHeaders waits Delay before the answer's headers, then answers normally.
 	FaultSlowHeaders = "slow_headers"
+)
+
+// Bounds of injected faults: the count and after_chunks of one fault, the wait of
+// slow_headers, and the number of faults queued at once.
+const (
+	MaxFaultCount   = 1_000_000
+	MaxFaultDelayMs = 600_000
+	MaxQueuedFaults = 1000
 )
 
 // DefaultSlowHeadersDelay is the wait of a slow_headers fault that names none.
@@ -53,6 +62,15 @@ func (f Fault) validate() error {
 	}
 	if f.Count < 0 || f.AfterChunks < 0 || f.DelayMs < 0 {
 		return fmt.Errorf("count, after_chunks and delay_ms must not be negative")
+	}
+	if f.Count > MaxFaultCount || f.AfterChunks > MaxFaultCount {
+		return fmt.Errorf("count and after_chunks must be at most %d", MaxFaultCount)
+	}
+	if f.DelayMs > MaxFaultDelayMs {
+		return fmt.Errorf("delay_ms must be at most %d (10 minutes)", MaxFaultDelayMs)
+	}
+	if len(f.Model) > maxModelName {
+		return fmt.Errorf("model must have at most %d bytes", maxModelName)
 	}
 	return nil
 }
@@ -108,8 +126,11 @@ func (s *Server) QueueFault(f Fault) error {
 		f.Count = 1
 	}
 	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	if len(s.faults.queue) >= MaxQueuedFaults {
+		return fmt.Errorf("%d faults are already queued, the most the queue holds", MaxQueuedFaults)
+	}
 	s.faults.queue = append(s.faults.queue, f)
-	s.faults.mu.Unlock()
 	return nil
 }
 
@@ -138,6 +159,9 @@ func faultFromHeader(h string) (Fault, *Error) {
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil && errors.Is(err, strconv.ErrRange) {
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %s=%s is out of range.", k, capField(strings.TrimSpace(v), 64)))
+		}
 		switch {
 		case err != nil:
 			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))

@@ -46,6 +46,7 @@ func newTestHandler(t *testing.T, opts ...Option) *Server {
 func do(t *testing.T, h http.Handler, method, path, key, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = "127.0.0.1" // a local client, as the control API requires without a token
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -262,6 +263,9 @@ func postStream(t *testing.T, url, body string) *http.Response {
 // controlCall sends a control request and returns the status and body.
 func controlCall(t *testing.T, ts *TestServer, method, path, body string, headers ...string) (int, string) {
 	t.Helper()
+	if body != "" {
+		headers = append([]string{"Content-Type", "application/json"}, headers...)
+	}
 	resp, out := send(t, method, ts.URL+path, body, headers...)
 	return resp.StatusCode, string(out)
 }

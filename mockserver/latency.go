@@ -16,9 +16,19 @@ type Latency struct {
 	Jitter     float64       `json:"jitter"`
 }
 
+// Upper bounds of the simulated latency: a request waits at most MaxFirstTokenLatency before
+// its first token and MaxTokenLatency between tokens.
+const (
+	MaxFirstTokenLatency = 10 * time.Minute
+	MaxTokenLatency      = 10 * time.Second
+)
+
 func (l Latency) validate() error {
 	if l.FirstToken < 0 || l.PerToken < 0 {
 		return fmt.Errorf("latencies must not be negative")
+	}
+	if l.FirstToken > MaxFirstTokenLatency || l.PerToken > MaxTokenLatency {
+		return fmt.Errorf("latencies must be at most %v before the first token and %v per token", MaxFirstTokenLatency, MaxTokenLatency)
 	}
 	if !(l.Jitter >= 0 && l.Jitter <= 1) {
 		return fmt.Errorf("jitter %v is not in [0, 1]", l.Jitter)

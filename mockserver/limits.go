@@ -5,11 +5,17 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
+)
+
+// Bounds of run-time rate-limit settings: each limit, and how many models may have their own.
+const (
+	MaxRateLimit   = 1_000_000_000
+	MaxModelLimits = 1000
+	maxModelName   = 256
 )
 
 // RateLimits are requests and tokens per minute; 0 means unlimited.
@@ -34,6 +40,7 @@ type rateLimiter struct {
 	premature  map[ratelimit.Key]int
 	accountOf  map[string]string // API key → account name (WithAccount)
 	catalogued func(model string) RateLimits
+	lru        scopeLRU // bounds the scopes kept (MaxScopes)
 }
 
 // limitsFor returns the limits that apply to a model now.
@@ -61,7 +68,7 @@ func (rl *rateLimiter) scopeOf(apiKey, model string) ratelimit.Key {
 	if acct, ok := rl.accountOf[apiKey]; ok {
 		return ratelimit.Key{Account: "account:" + acct, Model: model}
 	}
-	return ratelimit.Key{Account: "key:" + apiKey, Model: model}
+	return ratelimit.Key{Account: "key:" + keyLabel(apiKey), Model: model}
 }
 
 // admission is the limiter's answer to a call. The pipeline keeps it on the call; the wire
@@ -85,6 +92,7 @@ type admission struct {
 func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
+	rl.useScope(key)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
 	adm := &admission{}
@@ -180,7 +188,8 @@ type LimitState struct {
 }
 
 // Limits reports every scope whose window holds requests, sorted by account then model.
-// Keys are shown redacted ("key:sk-…1234"); named accounts by name ("account:team-a").
+// Keys are shown by label ("key:sk-…1234#3fa9c2e10b7d", see keyLabel); named accounts by
+// name ("account:team-a").
 func (s *Server) Limits() []LimitState {
 	rl := s.rates
 	now := s.clock.Now()
@@ -193,7 +202,7 @@ func (s *Server) Limits() []LimitState {
 	out := make([]LimitState, 0, len(states))
 	for _, st := range states {
 		out = append(out, LimitState{
-			Account: redactAccount(st.Key.Account), Model: st.Key.Model,
+			Account: st.Key.Account, Model: st.Key.Model,
 			RPM: st.Limits.RPM, TPM: st.Limits.TPM, Requests: st.Requests, Tokens: st.Tokens,
 			RemainingRequests: st.RemainingRequests, RemainingTokens: st.RemainingTokens,
 			ResetRequestsSecs: st.ResetRequests.Seconds(), ResetTokensSecs: st.ResetTokens.Seconds(),
@@ -223,29 +232,9 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 // ResetLimits clears every rate-limit window and the premature-retry records.
 func (s *Server) ResetLimits() {
 	s.rates.limiter.Reset()
+	s.rates.lru.clear()
 	s.rates.mu.Lock()
 	clear(s.rates.notBefore)
 	clear(s.rates.premature)
 	s.rates.mu.Unlock()
-}
-
-// redactAccount hides all but the last four characters of a raw key.
-func redactAccount(account string) string {
-	key, ok := strings.CutPrefix(account, "key:")
-	if !ok {
-		return account
-	}
-	return "key:" + redactKey(key)
-}
-
-// redactKey shows a key as "sk-…1234": enough to tell keys apart, not enough to use one.
-func redactKey(key string) string {
-	if len(key) <= 8 {
-		return "…" + key[max(0, len(key)-2):]
-	}
-	prefix := ""
-	if len(key) > 3 && key[:3] == "sk-" {
-		prefix = "sk-"
-	}
-	return prefix + "…" + key[len(key)-4:]
 }

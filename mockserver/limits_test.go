@@ -104,7 +104,7 @@ func TestAccountsShareLimits(t *testing.T) {
 		t.Fatalf("other account: %d", rec.Code)
 	}
 	lim := srv.Limits()
-	if len(lim) != 2 || lim[0].Account != "account:team" || lim[0].Requests != 2 || lim[1].Account != "key:…-c" {
+	if len(lim) != 2 || lim[0].Account != "account:team" || lim[0].Requests != 2 || lim[1].Account != "key:sk-…#923e700d172f" {
 		t.Fatalf("limits %+v", lim)
 	}
 	if _, err := New(WithAccount("x", "sk-a"), WithAccount("y", "sk-a")); err == nil {
@@ -216,6 +216,7 @@ func TestControlLimitsClockReset(t *testing.T) {
 	call := func(method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer sk-test-key-1234")
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -232,7 +233,7 @@ func TestControlLimitsClockReset(t *testing.T) {
 		t.Fatal(st)
 	}
 	st, body := call("GET", "/_mock/limits", "")
-	want := `{"now":"2024-12-25T09:47:13Z","scopes":[{"account":"key:sk-…1234","model":"qwen3-max","rpm":1,"tpm":1000,"requests":1,"tokens":19,"remaining_requests":0,"remaining_tokens":981,"reset_requests_seconds":60,"reset_tokens_seconds":60,"premature_retries":0}]}`
+	want := `{"now":"2024-12-25T09:47:13Z","scopes":[{"account":"key:sk-…#3b3d2edc38e5","model":"qwen3-max","rpm":1,"tpm":1000,"requests":1,"tokens":19,"remaining_requests":0,"remaining_tokens":981,"reset_requests_seconds":60,"reset_tokens_seconds":60,"premature_retries":0}]}`
 	if st != 200 || body != want {
 		t.Fatalf("limits:\n got  %d %s\n want %s", st, body, want)
 	}

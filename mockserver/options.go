@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -37,9 +38,12 @@ type config struct {
 	rateHeaders      bool
 	journalSize      int
 	journalBodyBytes int
+	journalBytes     int
 	latency          Latency
 	faultRate        float64
 	adminToken       string
+	insecureControl  bool
+	controlHosts     []string
 	onRequest        func(RequestRecord)
 	responsesID      string // the form of Responses ids (WithResponsesID)
 }
@@ -337,6 +341,21 @@ const DefaultJournalSize = 1000
 // DefaultJournalBodyBytes is how much of each request body the journal keeps.
 const DefaultJournalBodyBytes = 64 << 10
 
+// DefaultJournalBytes bounds the journal's total size: bodies, other fields and a fixed
+// allowance per record. The oldest records are dropped to stay within it.
+const DefaultJournalBytes = 32 << 20
+
+// WithJournalBytes sets the journal's total size bound (DefaultJournalBytes by default).
+func WithJournalBytes(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("WithJournalBytes: %d must be positive", n)
+		}
+		c.journalBytes = n
+		return nil
+	}
+}
+
 // WithJournal sets how many requests the journal keeps (0 turns it off) and how many bytes of
 // each body it keeps.
 func WithJournal(size, bodyBytes int) Option {
@@ -376,10 +395,37 @@ func WithFaultRate(rate float64) Option {
 	}
 }
 
-// WithAdminToken locks the control API: /_mock/* then needs "Authorization: Bearer <token>".
+// WithAdminToken locks the control API: /_mock/* (except GET /_mock/health) then needs
+// "Authorization: Bearer <token>", from any host. Without a token the control API answers
+// only requests addressed to a loopback host (or one of WithControlHosts) that no web page of
+// another site sent, and needs Content-Type: application/json on writes with a body.
 func WithAdminToken(token string) Option {
 	return func(c *config) error {
 		c.adminToken = token
+		return nil
+	}
+}
+
+// WithControlHosts adds host names (or addresses) that the control API answers without an
+// admin token, besides the loopback ones ("localhost", "*.localhost", 127.0.0.0/8, ::1).
+func WithControlHosts(hosts ...string) Option {
+	return func(c *config) error {
+		for _, h := range hosts {
+			h = strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
+			if h == "" {
+				return fmt.Errorf("WithControlHosts: empty host")
+			}
+			c.controlHosts = append(c.controlHosts, h)
+		}
+		return nil
+	}
+}
+
+// WithInsecureControlAPI serves /_mock/* to any host and any web page without a token: what
+// the control API did before it was locked. Use it only on a machine nobody else reaches.
+func WithInsecureControlAPI() Option {
+	return func(c *config) error {
+		c.insecureControl = true
 		return nil
 	}
 }

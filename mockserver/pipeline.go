@@ -31,7 +31,7 @@ type wireShape interface {
 }
 
 // serveChat runs one chat request through the pipeline:
-// read → auth → decode → validate and count → fault → admit → reply → pace and write →
+// auth → read → decode → validate and count → fault → admit → reply → pace and write →
 // settle → usage and journal. The HTTP status is decided before the first byte; after it,
 // only a stream frame can fail. A stream_drop fault ends the connection without a proper end
 // of stream, once the request is in the journal.
@@ -61,14 +61,16 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		shape.writeError(w, r, e, c, stream)
 	}
 
+	// The key first: a client without a valid key gets its 401 before its body is read
+	// (peekBody), so it costs no body's worth of memory or journal.
+	if e := s.authenticate(r); e != nil {
+		fail(e, shape.streamRequested(r, peekBody(r)))
+		return false
+	}
 	body, e := s.readBody(w, r)
 	rec.Body, rec.BodyTruncated = capBody(body, s.cfg.journalBodyBytes)
 	if e != nil {
 		fail(e, false)
-		return false
-	}
-	if e := s.authenticate(r); e != nil {
-		fail(e, shape.streamRequested(r, body))
 		return false
 	}
 	req, e := shape.decode(r, body)

@@ -13,6 +13,7 @@ type replyPlan struct {
 	reasoning string
 	content   string
 	toolCalls []historyToolCall
+	err       *Error // no valid tool call could be made (errToolSchema)
 }
 
 // respond produces the reply: n choices, each chosen by a fixture or the fallback, then cut to
@@ -41,6 +42,9 @@ func (s *Server) respond(c *call) (*result, *Error) {
 	for i := range n {
 		f := gofakeit.NewFaker(s.replySource(c, i), false)
 		p := s.plan(c, fx, f)
+		if p.err != nil {
+			return nil, p.err
+		}
 		ch := s.truncate(c, p)
 		ch.index = i
 		for j := range ch.toolCalls {
@@ -95,7 +99,7 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 	case fromFixture != nil && req.ToolChoice.Mode == "auto":
 		// A fixture with only content answers in words.
 	default:
-		p.toolCalls = decideToolCalls(req, f)
+		p.toolCalls, p.err = decideToolCalls(req, f)
 	}
 	if len(p.toolCalls) > 0 {
 		p.content = ""

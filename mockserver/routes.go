@@ -28,22 +28,25 @@ func (s *Server) routes() *mux.Router {
 
 	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
+	s.wrongMethods(r)
 
-	// The control API, locked by WithAdminToken when set.
+	// The control API, guarded by controlGuard.
 	ctl := r.PathPrefix("/_mock").Subrouter()
-	ctl.Use(s.requireAdmin)
-	ctl.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
-	ctl.HandleFunc("/requests", s.handleRequests).Methods(http.MethodGet)
-	ctl.HandleFunc("/requests", s.handleClearRequests).Methods(http.MethodDelete)
-	ctl.HandleFunc("/reset", s.handleReset).Methods(http.MethodPost)
-	ctl.HandleFunc("/limits", s.handleLimits).Methods(http.MethodGet)
-	ctl.HandleFunc("/clock/advance", s.handleClockAdvance).Methods(http.MethodPost)
-	ctl.HandleFunc("/faults", s.handleFaults).Methods(http.MethodPost)
-	ctl.HandleFunc("/usage", s.handleUsage).Methods(http.MethodGet)
-	ctl.HandleFunc("/config", s.handleGetConfig).Methods(http.MethodGet)
-	ctl.HandleFunc("/config", s.handlePatchConfig).Methods(http.MethodPatch)
-	ctl.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
-	ctl.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)
+	ctl.Use(s.controlGuard)
+	type methods = map[string]http.HandlerFunc
+	for path, m := range map[string]methods{
+		"/health":        {http.MethodGet: s.handleHealth},
+		"/requests":      {http.MethodGet: s.handleRequests, http.MethodDelete: s.handleClearRequests},
+		"/reset":         {http.MethodPost: s.handleReset},
+		"/limits":        {http.MethodGet: s.handleLimits},
+		"/clock/advance": {http.MethodPost: s.handleClockAdvance},
+		"/faults":        {http.MethodPost: s.handleFaults},
+		"/usage":         {http.MethodGet: s.handleUsage},
+		"/config":        {http.MethodGet: s.handleGetConfig, http.MethodPatch: s.handlePatchConfig},
+	} {
+		ctl.Handle(path, s.controlRoutes(m))
+	}
+	ctl.NotFoundHandler = s.controlGuard(http.HandlerFunc(s.handleNotFound))
 
 	r.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)

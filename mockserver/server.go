@@ -50,6 +50,7 @@ func New(opts ...Option) (*Server, error) {
 		fallback:         FallbackGenerate,
 		journalSize:      DefaultJournalSize,
 		journalBodyBytes: DefaultJournalBodyBytes,
+		journalBytes:     DefaultJournalBytes,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -92,6 +93,7 @@ func New(opts ...Option) (*Server, error) {
 		notBefore: map[ratelimit.Key]time.Time{},
 		premature: map[ratelimit.Key]int{},
 		accountOf: maps.Clone(cfg.accounts),
+		lru:       scopeLRU{max: MaxScopes},
 		catalogued: func(model string) RateLimits {
 			if m, ok := s.models.lookup(model); ok {
 				return RateLimits{RPM: m.RPM, TPM: m.TPM}
@@ -105,7 +107,7 @@ func New(opts ...Option) (*Server, error) {
 	if s.rates.perModel == nil {
 		s.rates.perModel = map[string]RateLimits{}
 	}
-	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes)
+	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes, cfg.journalBytes)
 	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
@@ -124,8 +126,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Now is the server's current time: its clock plus every Advance.
 func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// Advance moves the server's clock forward by d without sleeping.
-func (s *Server) Advance(d time.Duration) { s.clock.advance(d) }
+// Advance moves the server's clock forward by d without sleeping. The total of every Advance
+// is bounded by MaxClockOffset: a step that would pass it moves the clock to the bound.
+func (s *Server) Advance(d time.Duration) {
+	if !s.clock.advance(d) && d > 0 {
+		s.clock.advance(MaxClockOffset - time.Duration(s.clock.offset.Load()))
+	}
+}
 
 // Models returns the server's model catalogue after overrides, sorted by id.
 func (s *Server) Models() []Model {

@@ -66,6 +66,7 @@ const (
 
 func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
 		writeResponsesError(w, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID())
 		return
 	}
@@ -76,6 +77,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleGetResponse(w http.ResponseWriter, r *http.Request) {
 	id := s.cfg.newRequestID()
 	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
 		writeResponsesError(w, errMethodNotAllowed(r.Method, r.URL.Path), id)
 		return
 	}

@@ -27,7 +27,7 @@ func TestJournal(t *testing.T) {
 	}
 	s := all[0]
 	if !s.Stream || s.Status != 200 || s.PromptTokens != 9 || s.CompletionTokens != 3 || s.FinishReason != "length" ||
-		s.Shape != "compatible" || s.Key != "…st" || s.Path != "/compatible-mode/v1/chat/completions" || !s.BodyTruncated || len(s.Body) > 40 {
+		s.Shape != "compatible" || s.Key != "sk-…#f3abf2a6cc4f" || s.Path != "/compatible-mode/v1/chat/completions" || !s.BodyTruncated || len(s.Body) > 40 {
 		t.Errorf("stream record %+v", s)
 	}
 	if last := ts.ExpectLastRequest(t); last.Status != 429 || last.ErrorCode != "limit_requests" || last.Model != "qwen-max" {
@@ -237,7 +237,7 @@ func TestLatency(t *testing.T) {
 		t.Fatalf("stream waits %v, want the first token's 100ms first and 100ms + 8×10ms in all", waits)
 	}
 	// A fixture's latency wins over the server's.
-	fast := NewTestServer(t, WithLatency(time.Hour, 0, 0), WithFixtures(Fixture{Name: "f", Reply: &FixtureReply{}, Latency: &FixtureLatency{FirstToken: "1ms"}}))
+	fast := NewTestServer(t, WithLatency(MaxFirstTokenLatency, 0, 0), WithFixtures(Fixture{Name: "f", Reply: &FixtureReply{}, Latency: &FixtureLatency{FirstToken: "1ms"}}))
 	if r := complete(t, fast, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`); r.Status != 200 {
 		t.Fatal(r.Raw)
 	}
@@ -254,7 +254,7 @@ func TestUsageAndCost(t *testing.T) {
 	u := ts.Usage()
 	in, out := 2*r.Usage.PromptTokens, 2*r.Usage.CompletionTokens
 	wantCost := (float64(in)*1.2 + float64(out)*6.0) / 1e6
-	if len(u) != 1 || u[0].Requests != 2 || u[0].PromptTokens != in || u[0].CompletionTokens != out || u[0].Key != "…st" || !u[0].Priced ||
+	if len(u) != 1 || u[0].Requests != 2 || u[0].PromptTokens != in || u[0].CompletionTokens != out || u[0].Key != "sk-…#f3abf2a6cc4f" || !u[0].Priced ||
 		u[0].CostUSD < wantCost-1e-12 || u[0].CostUSD > wantCost+1e-12 {
 		t.Fatalf("usage %+v, want cost %v", u, wantCost)
 	}
@@ -298,10 +298,13 @@ func TestRuntimeConfig(t *testing.T) {
 func TestAdminToken(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t, WithAdminToken("secret"))
-	if st, body := controlCall(t, ts, "GET", "/_mock/health", ""); st != 401 || !strings.Contains(body, `"code":"invalid_admin_token"`) {
+	if st, body := controlCall(t, ts, "GET", "/_mock/requests", ""); st != 401 || !strings.Contains(body, `"code":"invalid_admin_token"`) {
 		t.Fatalf("no token: %d %s", st, body)
 	}
-	if st, _ := controlCall(t, ts, "GET", "/_mock/health", "", "Authorization", "Bearer secret"); st != 200 {
+	if st, _ := controlCall(t, ts, "GET", "/_mock/health", ""); st != 200 {
+		t.Fatalf("health is open: %d", st)
+	}
+	if st, _ := controlCall(t, ts, "GET", "/_mock/requests", "", "Authorization", "Bearer secret"); st != 200 {
 		t.Fatalf("with token: %d", st)
 	}
 	// The API itself is not locked by the admin token.

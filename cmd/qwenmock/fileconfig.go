@@ -43,6 +43,10 @@ type fileConfig struct {
 	AdminToken      *string            `yaml:"admin_token"`
 	LogFormat       *string            `yaml:"log_format"`
 	ShutdownTimeout *string            `yaml:"shutdown_timeout"`
+	IdleTimeout     *string            `yaml:"idle_timeout"`
+	ReadTimeout     *string            `yaml:"read_timeout"`
+	MaxConnections  *int               `yaml:"max_connections"`
+	InsecureControl *bool              `yaml:"insecure_control_api"`
 }
 
 // modelOverride changes the given fields of a catalogue model, or adds a model when its id is
@@ -130,6 +134,10 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("admin-token", fc.AdminToken)
 	str("log-format", fc.LogFormat)
 	str("shutdown-timeout", fc.ShutdownTimeout)
+	str("idle-timeout", fc.IdleTimeout)
+	str("read-timeout", fc.ReadTimeout)
+	num("max-connections", fc.MaxConnections)
+	flag("insecure-control-api", fc.InsecureControl)
 	return out
 }
 
