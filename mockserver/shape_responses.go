@@ -573,6 +573,10 @@ var responsesErrors = map[string]nativeError{
 	"model_not_found":        {"InvalidParameter", "Unsupported model: '{0}'"},
 	"not_found":              {"Not Found", "Not support"},
 	"method_not_allowed":     {"Method Not Allowed", "Method '{0}' is not allowed for '{1}'."},
+	"invalid_value":          nativeErrors["invalid_value"],
+	"algo_invalid_parameter": nativeErrors["algo_invalid_parameter"],
+	"url_error":              nativeErrors["url_error"],
+	"async_not_supported":    nativeErrors["async_not_supported"],
 }
 
 func responsesErrorOf(e *Error) nativeError {
