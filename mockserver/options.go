@@ -48,6 +48,7 @@ type config struct {
 	redisURL         string // WithRedis
 	redisFailOpen    bool   // WithRedisFailOpen
 	anthropicErrors  string
+	responsesID      string // the form of Responses ids (WithResponsesID)
 }
 
 // Fallbacks: what answers a request that no fixture matches.

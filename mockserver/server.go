@@ -34,6 +34,8 @@ type Server struct {
 	latency  *latencySetting
 	usage    *usageBook
 	cache    *contextCache
+	// responses keeps Responses API answers for previous_response_id and GET.
+	responses responseStore
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an

@@ -46,6 +46,10 @@ func (ts *TestServer) DashScopeBaseURL() string { return ts.URL + "/api/v1" }
 // /v1/messages).
 func (ts *TestServer) AnthropicBaseURL() string { return ts.URL + "/apps/anthropic" }
 
+// ResponsesURL is the URL of the Responses API, ".../compatible-mode/v1/responses"; OpenAI
+// clients reach it from OpenAIBaseURL.
+func (ts *TestServer) ResponsesURL() string { return ts.OpenAIBaseURL() + "/responses" }
+
 // Close shuts the server down, closing open client connections. It is safe to call twice.
 func (ts *TestServer) Close() {
 	ts.hs.CloseClientConnections()

@@ -24,6 +24,7 @@ type settings struct {
 	maxBodyBytes    int64
 	fixtures        string
 	fallback        string
+	responsesID     string
 	rpm, tpm        optionalInt
 	tpmEstimate     string
 	implicitCache   bool
@@ -125,6 +126,7 @@ func (s settings) options() []mockserver.Option {
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
+	opts = append(opts, mockserver.WithResponsesID(s.responsesID))
 	if s.insecureControl {
 		opts = append(opts, mockserver.WithInsecureControlAPI())
 	}
@@ -158,6 +160,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", mockserver.DefaultMaxBodyBytes, "largest request body; larger ones get 413")
 	fs.StringVar(&s.fixtures, "fixtures", "", "fixture file or directory (YAML or JSON), tried before the built-in fixtures")
 	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
+	fs.StringVar(&s.responsesID, "responses-id", mockserver.ResponsesIDPrefixed, "form of Responses API ids: resp (resp_<uuid>) or uuid (a bare UUID)")
 	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
 	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
 	fs.StringVar(&s.tpmEstimate, "tpm-estimate", mockserver.TPMEstimateDeclared, "what a request reserves against TPM before its reply: declared (prompt + its max_tokens, 0 if none) or max-output (prompt + the most output it may produce)")
@@ -289,6 +292,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
+	}
+	if s.responsesID != mockserver.ResponsesIDPrefixed && s.responsesID != mockserver.ResponsesIDUUID {
+		return s, fmt.Errorf("--responses-id must be resp or uuid, not %q", s.responsesID)
 	}
 	if s.tpmEstimate != mockserver.TPMEstimateDeclared && s.tpmEstimate != mockserver.TPMEstimateMaxOutput {
 		return s, fmt.Errorf("--tpm-estimate must be declared or max-output, not %q", s.tpmEstimate)

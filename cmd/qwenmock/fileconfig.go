@@ -39,6 +39,7 @@ type fileConfig struct {
 	Fixtures         *string              `yaml:"fixtures"` // a file or directory, relative to the config file
 	InlineFixtures   []mockserver.Fixture `yaml:"inline_fixtures"`
 	Fallback         *string              `yaml:"fallback"`
+	ResponsesID      *string              `yaml:"responses_id"`
 	Latency          *struct {
 		FirstToken *string  `yaml:"first_token"`
 		PerToken   *string  `yaml:"per_token"`
@@ -130,6 +131,7 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("redis-url", fc.RedisURL)
 	flag("redis-fail-open", fc.RedisFailOpen)
 	str("fallback", fc.Fallback)
+	str("responses-id", fc.ResponsesID)
 	if fc.Latency != nil {
 		str("first-token-latency", fc.Latency.FirstToken)
 		str("token-latency", fc.Latency.PerToken)
