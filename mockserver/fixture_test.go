@@ -36,7 +36,7 @@ fixtures:
       contains: "json args"
     reply:
       tool_calls:
-        - name: search
+        - name: web_search
           arguments: '{"query":"qwen","filters":{"lang":"zh","year":2025}}'
 `
 
@@ -147,7 +147,7 @@ func TestFixtureMatching(t *testing.T) {
 		t.Fatalf("greeting with thinking: %+v", r.Choices[0])
 	}
 	// A JSON-string arguments fixture keeps its key order, written as the model writes JSON.
-	r = bothWays(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"json args please"}],"tools":[{"type":"function","function":{"name":"search"}}]}`)
+	r = bothWays(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"json args please"}],"tools":[{"type":"function","function":{"name":"web_search"}}]}`)
 	if got := r.Choices[0].ToolCalls[0].Arguments; got != `{"query": "qwen", "filters": {"lang": "zh", "year": 2025}}` {
 		t.Fatalf("arguments %s", got)
 	}

@@ -1,7 +1,7 @@
 package mockserver
 
 import (
-	"fmt"
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -18,22 +18,18 @@ const (
 	maxModelName   = 256
 )
 
-// RateLimits are requests and tokens per minute; 0 means unlimited.
-type RateLimits struct {
-	RPM int `json:"rpm"`
-	TPM int `json:"tpm"`
-}
-
 // rateLimiter resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
 type rateLimiter struct {
-	limiter *ratelimit.Limiter
+	backend ratelimit.Backend // in memory, or shared in Redis (WithRedis)
 	headers bool
 
-	mu       sync.Mutex            // guards rpmAll, tpmAll, perModel, notBefore, premature and accountOf
-	rpmAll   *int                  // overrides the RPM of every model (--rpm)
-	tpmAll   *int                  // overrides the TPM of every model (--tpm)
-	perModel map[string]RateLimits // overrides one model, wins over all
+	mu    sync.Mutex // guards start, run, the estimates, notBefore, premature and accountOf
+	start limitLayer // what the options given to New say
+	run   limitLayer // what was changed at run time (SetLimits, PATCH /_mock/config)
+	// startEstimate and runEstimate are the TPM estimate modes of the options and of run
+	// time ("" when not changed at run time).
+	startEstimate, runEstimate string
 	// notBefore is, per scope, when the client that was told to wait (Retry-After) may come
 	// back; a request before it is a premature retry.
 	notBefore  map[ratelimit.Key]time.Time
@@ -41,23 +37,6 @@ type rateLimiter struct {
 	accountOf  map[string]string // API key → account name (WithAccount)
 	catalogued func(model string) RateLimits
 	lru        scopeLRU // bounds the scopes kept (MaxScopes)
-}
-
-// limitsFor returns the limits that apply to a model now.
-func (rl *rateLimiter) limitsFor(model string) RateLimits {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if l, ok := rl.perModel[model]; ok {
-		return l
-	}
-	l := rl.catalogued(model)
-	if rl.rpmAll != nil {
-		l.RPM = *rl.rpmAll
-	}
-	if rl.tpmAll != nil {
-		l.TPM = *rl.tpmAll
-	}
-	return l
 }
 
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
@@ -77,6 +56,8 @@ type admission struct {
 	ticket    ratelimit.Ticket
 	admitted  bool
 	premature bool // the client came back before the Retry-After it was given
+	estimate  int  // the tokens reserved against TPM before the reply
+	never     bool // refused because the estimate alone exceeds the TPM: no retry can pass
 
 	show   bool                 // the rate-limit headers are to be sent (WithRateLimitHeaders)
 	state  ratelimit.ScopeState // the scope's state that decided admission
@@ -86,9 +67,12 @@ type admission struct {
 // admit checks the call against its scope's window, as the real service limits requests
 // and tokens per minute
 // (https://www.alibabacloud.com/help/en/model-studio/rate-limiting-best-practices). The
-// estimate is the prompt plus the output the request may still produce; settle replaces it
-// by what was used. A refusal is the real 429 for the limit that was hit. admit writes nothing: the
-// answer goes back to the pipeline.
+// estimate follows the TPM estimate mode (see TPMEstimateDeclared); settle replaces it by
+// what was used. A refusal is the real 429 for the limit that was hit. A request whose
+// estimate alone exceeds the TPM can never pass: it gets no Retry-After, and its journal
+// record says so. A shared store that cannot be reached refuses with a 503 (or, failing
+// open, lets the call through unchecked). admit writes nothing: the answer goes back to the
+// pipeline.
 func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
@@ -108,11 +92,25 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	}
 	rl.mu.Unlock()
 
-	estimate := c.promptTokens + c.maxOutput
-	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
+	estimate := estimateOf(rl.tpmEstimate(), c)
+	adm.estimate = estimate
+	// Not the request's context: a client that goes away must not look like a store
+	// failure. The backend bounds the call with its own timeout.
+	a, err := rl.backend.Admit(context.Background(), ratelimit.Request{
+		Key: key, Limits: ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, Estimate: estimate, State: rl.headers,
+	})
+	if err != nil {
+		return adm, errStoreUnavailable() // the store logs when it goes and comes back
+	}
+	s.clock.follow(a.Offset)
+	if a.Unchecked {
+		adm.admitted = true
+		return adm, nil
+	}
+	ticket, denial := a.Ticket, a.Denial
 	if rl.headers {
 		adm.show = true
-		adm.state = rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
+		adm.state = a.State
 		adm.denial = denial
 		if denial != nil && denial.RetryAfter >= 0 {
 			rl.mu.Lock()
@@ -121,6 +119,7 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 		}
 	}
 	if denial != nil {
+		adm.never = denial.RetryAfter == ratelimit.Never
 		switch denial.Kind {
 		case ratelimit.Tokens:
 			return adm, errorOf("rate_limit_tokens")
@@ -138,7 +137,11 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 // stream, what was sent before it ended or the client went away).
 func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
-		s.rates.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+		ctx, cancel := storeContext()
+		defer cancel()
+		// If the store cannot be reached the reservation keeps its estimate until it
+		// leaves the window: it errs towards charging too much, never admitting too much.
+		_, _ = s.rates.backend.Settle(ctx, adm.ticket, tokens)
 	}
 }
 
@@ -190,13 +193,24 @@ type LimitState struct {
 // Limits reports every scope whose window holds requests, sorted by account then model.
 // Keys are shown by label ("key:sk-…1234#3fa9c2e10b7d", see keyLabel); named accounts by
 // name ("account:team-a").
+// With WithRedis they are the scopes of every server sharing the Redis; if it cannot be
+// reached, Limits returns nil (GET /_mock/limits answers 503).
 func (s *Server) Limits() []LimitState {
+	out, _ := s.limitStates()
+	return out
+}
+
+func (s *Server) limitStates() ([]LimitState, error) {
 	rl := s.rates
-	now := s.clock.Now()
-	states := rl.limiter.Snapshot(now, func(k ratelimit.Key) ratelimit.Limits {
+	ctx, cancel := storeContext()
+	defer cancel()
+	states, err := rl.backend.Snapshot(ctx, func(k ratelimit.Key) ratelimit.Limits {
 		l := rl.limitsFor(k.Model)
 		return ratelimit.Limits{RPM: l.RPM, TPM: l.TPM}
 	})
+	if err != nil {
+		return nil, err
+	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	out := make([]LimitState, 0, len(states))
@@ -209,32 +223,26 @@ func (s *Server) Limits() []LimitState {
 			PrematureRetries: rl.premature[st.Key],
 		})
 	}
-	return out
+	return out, nil
 }
 
-// SetLimits changes the limits of one model ("" for every model) at run time; the next
-// request sees them. Limits set for one model win over limits set for every model.
-func (s *Server) SetLimits(model string, l RateLimits) error {
-	if l.RPM < 0 || l.TPM < 0 {
-		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
-	}
-	rl := s.rates
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if model == "" {
-		rl.rpmAll, rl.tpmAll = &l.RPM, &l.TPM
-		return nil
-	}
-	rl.perModel[model] = l
-	return nil
-}
-
-// ResetLimits clears every rate-limit window and the premature-retry records.
+// ResetLimits clears every rate-limit window and the premature-retry records. With
+// WithRedis it clears the windows of every server sharing the Redis (the premature-retry
+// records are each server's own); if Redis cannot be reached the failure is logged.
 func (s *Server) ResetLimits() {
-	s.rates.limiter.Reset()
+	if err := s.resetLimits(); err != nil {
+		s.log.Error("reset the rate limits", "err", err.Error())
+	}
+}
+
+func (s *Server) resetLimits() error {
+	ctx, cancel := storeContext()
+	defer cancel()
+	err := s.rates.backend.Reset(ctx)
 	s.rates.lru.clear()
 	s.rates.mu.Lock()
 	clear(s.rates.notBefore)
 	clear(s.rates.premature)
 	s.rates.mu.Unlock()
+	return err
 }

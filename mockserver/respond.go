@@ -165,6 +165,7 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 		content = cut
 	}
 	ids := s.tok.Encode(content)
+	ids, _ = cutAtStopTokens(ids, c.req.StopTokens)
 	if len(ids) > budget {
 		ids, ch.finish = ids[:budget], "length"
 	}

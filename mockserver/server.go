@@ -33,6 +33,7 @@ type Server struct {
 	faults   *faultQueue
 	latency  *latencySetting
 	usage    *usageBook
+	cache    *contextCache
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -48,6 +49,8 @@ func New(opts ...Option) (*Server, error) {
 		fallback:         FallbackGenerate,
 		journalSize:      DefaultJournalSize,
 		journalBodyBytes: DefaultJournalBodyBytes,
+		tpmEstimate:      TPMEstimateDeclared,
+		implicitCache:    true,
 		journalBytes:     DefaultJournalBytes,
 	}
 	for _, o := range opts {
@@ -73,6 +76,10 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	backend, err := newLimitBackend(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		clock:    &offsetClock{base: cfg.clock},
@@ -83,15 +90,14 @@ func New(opts ...Option) (*Server, error) {
 		fixtures: fixtures,
 	}
 	s.rates = &rateLimiter{
-		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
-		headers:   cfg.rateHeaders,
-		rpmAll:    cfg.rpmAll,
-		tpmAll:    cfg.tpmAll,
-		perModel:  maps.Clone(cfg.ratePerModel),
-		notBefore: map[ratelimit.Key]time.Time{},
-		premature: map[ratelimit.Key]int{},
-		accountOf: maps.Clone(cfg.accounts),
-		lru:       scopeLRU{max: MaxScopes},
+		backend:       backend,
+		headers:       cfg.rateHeaders,
+		start:         cfg.rate.clone(),
+		startEstimate: cfg.tpmEstimate,
+		notBefore:     map[ratelimit.Key]time.Time{},
+		premature:     map[ratelimit.Key]int{},
+		accountOf:     maps.Clone(cfg.accounts),
+		lru:           scopeLRU{max: MaxScopes},
 		catalogued: func(model string) RateLimits {
 			if m, ok := s.models.lookup(model); ok {
 				return RateLimits{RPM: m.RPM, TPM: m.TPM}
@@ -99,19 +105,15 @@ func New(opts ...Option) (*Server, error) {
 			return RateLimits{}
 		},
 	}
-	if cfg.rateAll != nil {
-		s.rates.rpmAll, s.rates.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
-	}
-	if s.rates.perModel == nil {
-		s.rates.perModel = map[string]RateLimits{}
-	}
 	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes, cfg.journalBytes)
-	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
+	kinds := cfg.faultKinds
+	if kinds == nil {
+		kinds = DefaultFaultKinds
+	}
+	s.faults = &faultQueue{rate: cfg.faultRate, kinds: kinds, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
-	if cfg.burst {
-		s.rates.limiter.Burst = &ratelimit.BurstRule{}
-	}
+	s.cache = newContextCache(cfg.implicitCache)
 	s.router = s.routes()
 	return s, nil
 }
@@ -125,10 +127,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Now() time.Time { return s.clock.Now() }
 
 // Advance moves the server's clock forward by d without sleeping. The total of every Advance
-// is bounded by MaxClockOffset: a step that would pass it moves the clock to the bound.
+// is bounded by MaxClockOffset: a step that would pass it moves the clock to the bound. With
+// WithRedis it moves the shared clock of every server using the same Redis; if Redis cannot
+// be reached, the clock stays and the failure is logged (POST /_mock/clock/advance answers
+// 503).
 func (s *Server) Advance(d time.Duration) {
-	if !s.clock.advance(d) && d > 0 {
-		s.clock.advance(MaxClockOffset - time.Duration(s.clock.offset.Load()))
+	if rest := MaxClockOffset - time.Duration(s.clock.offset.Load()); d > rest {
+		d = rest
+	}
+	if _, err := s.advance(d); err != nil {
+		s.log.Error("advance the clock", "err", err.Error())
 	}
 }
 

@@ -25,13 +25,18 @@ type settings struct {
 	fixtures        string
 	fallback        string
 	rpm, tpm        optionalInt
+	tpmEstimate     string
+	implicitCache   bool
 	perSecond       bool
 	burst           bool
 	rateHeaders     bool
+	redisURL        string
+	redisFailOpen   bool
 	firstToken      time.Duration
 	perToken        time.Duration
 	jitter          float64
 	faultRate       float64
+	faultKinds      string
 	adminToken      string
 	logFormat       string
 	shutdownTimeout time.Duration
@@ -91,6 +96,7 @@ func (s settings) options() []mockserver.Option {
 		// One of the two alone keeps the other at each model's own value.
 		opts = append(opts, mockserver.WithRateLimitOverride(optional(s.rpm), optional(s.tpm)))
 	}
+	opts = append(opts, mockserver.WithTPMEstimate(s.tpmEstimate), mockserver.WithImplicitCache(s.implicitCache))
 	if s.perSecond {
 		opts = append(opts, mockserver.WithPerSecondLimits())
 	}
@@ -100,11 +106,20 @@ func (s settings) options() []mockserver.Option {
 	if s.rateHeaders {
 		opts = append(opts, mockserver.WithRateLimitHeaders())
 	}
+	if s.redisURL != "" {
+		opts = append(opts, mockserver.WithRedis(s.redisURL))
+		if s.redisFailOpen {
+			opts = append(opts, mockserver.WithRedisFailOpen())
+		}
+	}
 	if s.firstToken > 0 || s.perToken > 0 {
 		opts = append(opts, mockserver.WithLatency(s.firstToken, s.perToken, s.jitter))
 	}
 	if s.faultRate > 0 {
 		opts = append(opts, mockserver.WithFaultRate(s.faultRate))
+	}
+	if s.faultKinds != "" {
+		opts = append(opts, mockserver.WithFaultKinds(strings.Split(s.faultKinds, ",")...))
 	}
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
@@ -143,13 +158,18 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
 	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
 	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
+	fs.StringVar(&s.tpmEstimate, "tpm-estimate", mockserver.TPMEstimateDeclared, "what a request reserves against TPM before its reply: declared (prompt + its max_tokens, 0 if none) or max-output (prompt + the most output it may produce)")
+	fs.BoolVar(&s.implicitCache, "implicit-cache", true, "simulate the implicit context cache (cached_tokens for repeated prompt prefixes of 256+ tokens)")
 	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
 	fs.BoolVar(&s.burst, "burst-limits", false, "refuse sudden growth with Throttling.BurstRate 429s")
 	fs.BoolVar(&s.rateHeaders, "rate-limit-headers", false, "add Retry-After and x-ratelimit-* headers (the real service sends none)")
+	fs.StringVar(&s.redisURL, "redis-url", "", "share rate limits and their clock with every qwenmock using this Redis (redis://host:port/db)")
+	fs.BoolVar(&s.redisFailOpen, "redis-fail-open", false, "while Redis is unreachable, let requests through unchecked instead of answering 503")
 	fs.DurationVar(&s.firstToken, "first-token-latency", 0, "simulated time to the first token (Go duration, e.g. 300ms)")
 	fs.DurationVar(&s.perToken, "token-latency", 0, "simulated time between tokens (Go duration, e.g. 20ms)")
 	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
 	fs.Float64Var(&s.faultRate, "fault-rate", 0, "fraction of requests (0 to 1) that get a random injected fault, seeded")
+	fs.StringVar(&s.faultKinds, "fault-kinds", "", "comma-separated faults that --fault-rate draws from (default: internal,overloaded,timeout,rate_limit_requests)")
 	fs.StringVar(&s.adminToken, "admin-token", "", "when set, /_mock/* needs Authorization: Bearer <token>; generated and printed when listening beyond loopback without one")
 	fs.StringVar(&s.logFormat, "log-format", "text", "request log format: text or json")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may finish")
@@ -243,6 +263,13 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	if !(s.faultRate >= 0 && s.faultRate <= 1) {
 		return s, errors.New("--fault-rate must be in [0, 1]")
 	}
+	if s.faultKinds != "" {
+		for _, k := range strings.Split(s.faultKinds, ",") {
+			if !mockserver.IsFaultKind(k) {
+				return s, fmt.Errorf("--fault-kinds: unknown fault %q", k)
+			}
+		}
+	}
 	if s.logFormat != "text" && s.logFormat != "json" {
 		return s, fmt.Errorf("--log-format must be text or json, not %q", s.logFormat)
 	}
@@ -260,8 +287,14 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
 	}
+	if s.tpmEstimate != mockserver.TPMEstimateDeclared && s.tpmEstimate != mockserver.TPMEstimateMaxOutput {
+		return s, fmt.Errorf("--tpm-estimate must be declared or max-output, not %q", s.tpmEstimate)
+	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")
+	}
+	if s.redisFailOpen && s.redisURL == "" {
+		return s, errors.New("--redis-fail-open needs --redis-url")
 	}
 	return s, nil
 }
