@@ -79,7 +79,8 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 }
 
 // Reset clears the server's counted state: the journal, the rate-limit windows and
-// premature-retry records, the usage, the queued faults and the context cache.
+// premature-retry records, the usage, the queued faults, the context cache and the stored
+// Responses.
 func (s *Server) Reset() {
 	if err := s.reset(); err != nil {
 		s.log.Error("reset the rate limits", "err", err.Error())
@@ -93,6 +94,7 @@ func (s *Server) reset() error {
 	s.ClearRequests()
 	s.clearUsage()
 	s.clearFaults()
+	s.responses.clear()
 	schemaCache.Clear()
 	return err
 }

@@ -47,6 +47,8 @@ type config struct {
 	onRequest        func(RequestRecord)
 	redisURL         string // WithRedis
 	redisFailOpen    bool   // WithRedisFailOpen
+	anthropicErrors  string
+	responsesID      string // the form of Responses ids (WithResponsesID)
 	noMetrics        bool   // WithoutMetrics
 	vllmMetrics      bool   // WithVLLMMetrics
 	pprof            bool   // WithPprof

@@ -133,7 +133,7 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 		if c.req.ThinkingBudget.set && len(ids) > int(c.req.ThinkingBudget.v) {
 			ids = ids[:int(c.req.ThinkingBudget.v)]
 		}
-		if len(ids) >= budget && len(ids) > 0 {
+		if len(ids) >= budget && len(ids) > 0 && !c.req.AnswerOnlyMaxTokens {
 			ch.reasoningIDs = ids[:budget]
 			ch.reasoning = s.textOf(ch.reasoningIDs)
 			ch.finish = "length"
@@ -141,7 +141,9 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 		}
 		ch.reasoningIDs = ids
 		ch.reasoning = s.textOf(ids)
-		budget -= len(ids)
+		if !c.req.AnswerOnlyMaxTokens {
+			budget -= len(ids)
+		}
 	}
 
 	if len(p.toolCalls) > 0 {

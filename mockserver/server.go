@@ -34,8 +34,10 @@ type Server struct {
 	latency  *latencySetting
 	usage    *usageBook
 	cache    *contextCache
-	metrics  *metrics       // nil when WithoutMetrics
-	history  *windowHistory // per-second rate-limit history for the dashboard
+	// responses keeps Responses API answers for previous_response_id and GET.
+	responses responseStore
+	metrics   *metrics       // nil when WithoutMetrics
+	history   *windowHistory // per-second rate-limit history for the dashboard
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an

@@ -24,6 +24,7 @@ type settings struct {
 	maxBodyBytes    int64
 	fixtures        string
 	fallback        string
+	responsesID     string
 	rpm, tpm        optionalInt
 	tpmEstimate     string
 	implicitCache   bool
@@ -48,6 +49,7 @@ type settings struct {
 	fileOpts        []mockserver.Option // what only the config file can say
 	startFaults     []mockserver.Fault  // faults queued at start (config file)
 	version         bool
+	anthropicErrors string
 	metrics         bool // GET /metrics (on by default)
 	metricsVLLM     bool
 	pprof           bool
@@ -127,6 +129,7 @@ func (s settings) options() []mockserver.Option {
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
+	opts = append(opts, mockserver.WithResponsesID(s.responsesID))
 	if !s.metrics {
 		opts = append(opts, mockserver.WithoutMetrics())
 	}
@@ -139,6 +142,7 @@ func (s settings) options() []mockserver.Option {
 	if s.insecureControl {
 		opts = append(opts, mockserver.WithInsecureControlAPI())
 	}
+	opts = append(opts, mockserver.WithAnthropicErrors(s.anthropicErrors))
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -168,6 +172,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", mockserver.DefaultMaxBodyBytes, "largest request body; larger ones get 413")
 	fs.StringVar(&s.fixtures, "fixtures", "", "fixture file or directory (YAML or JSON), tried before the built-in fixtures")
 	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
+	fs.StringVar(&s.responsesID, "responses-id", mockserver.ResponsesIDPrefixed, "form of Responses API ids: resp (resp_<uuid>) or uuid (a bare UUID)")
 	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
 	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
 	fs.StringVar(&s.tpmEstimate, "tpm-estimate", mockserver.TPMEstimateDeclared, "what a request reserves against TPM before its reply: declared (prompt + its max_tokens, 0 if none) or max-output (prompt + the most output it may produce)")
@@ -190,6 +195,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.IntVar(&s.maxConnections, "max-connections", defaultMaxConnections, "most connections open at once; more get 503 and are closed")
 	fs.BoolVar(&s.insecureControl, "insecure-control-api", false, "serve /_mock/* to any host and web page without a token (no token is generated)")
 	fs.StringVar(&s.configPath, "config", "", "YAML config file: every flag by its name with underscores, plus models, accounts, inline_fixtures and faults")
+	fs.StringVar(&s.anthropicErrors, "anthropic-errors", mockserver.AnthropicErrorsDashScope, "error bodies on /apps/anthropic: dashscope (DashScope's own, as the real path) or anthropic (Anthropic's envelope and statuses)")
 	fs.BoolVar(&s.metrics, "metrics", true, "serve Prometheus metrics at GET /metrics (behind --admin-token when set); --metrics=false turns it off")
 	fs.BoolVar(&s.metricsVLLM, "metrics-vllm", false, "add the vLLM-compatible metrics (vllm:*) to /metrics")
 	fs.BoolVar(&s.pprof, "pprof", false, "serve Go's profiler under /_mock/debug/pprof/ (behind --admin-token when set)")
@@ -302,8 +308,14 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
 	}
+	if s.responsesID != mockserver.ResponsesIDPrefixed && s.responsesID != mockserver.ResponsesIDUUID {
+		return s, fmt.Errorf("--responses-id must be resp or uuid, not %q", s.responsesID)
+	}
 	if s.tpmEstimate != mockserver.TPMEstimateDeclared && s.tpmEstimate != mockserver.TPMEstimateMaxOutput {
 		return s, fmt.Errorf("--tpm-estimate must be declared or max-output, not %q", s.tpmEstimate)
+	}
+	if s.anthropicErrors != mockserver.AnthropicErrorsDashScope && s.anthropicErrors != mockserver.AnthropicErrorsAnthropic {
+		return s, fmt.Errorf("--anthropic-errors must be dashscope or anthropic, not %q", s.anthropicErrors)
 	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")

@@ -39,6 +39,7 @@ type fileConfig struct {
 	Fixtures         *string              `yaml:"fixtures"` // a file or directory, relative to the config file
 	InlineFixtures   []mockserver.Fixture `yaml:"inline_fixtures"`
 	Fallback         *string              `yaml:"fallback"`
+	ResponsesID      *string              `yaml:"responses_id"`
 	Latency          *struct {
 		FirstToken *string  `yaml:"first_token"`
 		PerToken   *string  `yaml:"per_token"`
@@ -54,6 +55,7 @@ type fileConfig struct {
 	ReadTimeout     *string            `yaml:"read_timeout"`
 	MaxConnections  *int               `yaml:"max_connections"`
 	InsecureControl *bool              `yaml:"insecure_control_api"`
+	AnthropicErrors *string            `yaml:"anthropic_errors"`
 	Metrics         *bool              `yaml:"metrics"`
 	MetricsVLLM     *bool              `yaml:"metrics_vllm"`
 	Pprof           *bool              `yaml:"pprof"`
@@ -132,6 +134,7 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("redis-url", fc.RedisURL)
 	flag("redis-fail-open", fc.RedisFailOpen)
 	str("fallback", fc.Fallback)
+	str("responses-id", fc.ResponsesID)
 	if fc.Latency != nil {
 		str("first-token-latency", fc.Latency.FirstToken)
 		str("token-latency", fc.Latency.PerToken)
@@ -152,6 +155,7 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("read-timeout", fc.ReadTimeout)
 	num("max-connections", fc.MaxConnections)
 	flag("insecure-control-api", fc.InsecureControl)
+	str("anthropic-errors", fc.AnthropicErrors)
 	flag("metrics", fc.Metrics)
 	flag("metrics-vllm", fc.MetricsVLLM)
 	flag("pprof", fc.Pprof)
