@@ -92,34 +92,8 @@ export async function startMock(t, flags = []) {
 
 export const compatBase = (url) => `${url}/compatible-mode/v1`;
 
-let rateLimitProbe;
-
-/**
- * Whether the binary has rate limits (--rpm, --tpm, --rate-limit-headers) and the control
- * API's clock. Resolves to a skip reason, or '' when everything is there.
- */
-export function rateLimitSupport({ clock = false } = {}) {
-  rateLimitProbe ??= (async () => {
-    let p;
-    try {
-      p = await launch(['--rpm', '1', '--tpm', '1000000', '--rate-limit-headers']);
-    } catch (err) {
-      const line = (err.stderr ?? err.message).split('\n').find((l) => l.includes('flag provided but not defined'));
-      return { missing: line ? `rate limits not built yet: ${line.replace(/^qwenmock: /, '')}` : `rate-limit probe failed: ${err.message}` };
-    }
-    try {
-      const res = await realFetch(`${p.url}/_mock/clock/advance`, { method: 'POST', body: '{"seconds":0}' });
-      await res.arrayBuffer();
-      return { noClock: res.status === 200 ? '' : 'control API clock (POST /_mock/clock/advance) not served yet' };
-    } finally {
-      await p.stop();
-    }
-  })();
-  return rateLimitProbe.then((r) => r.missing || (clock && r.noClock) || '');
-}
-
 export async function advanceClock(url, seconds) {
-  const res = await realFetch(`${url}/_mock/clock/advance`, { method: 'POST', body: JSON.stringify({ seconds }) });
+  const res = await realFetch(`${url}/_mock/clock/advance`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ seconds }) });
   const text = await res.text();
   if (res.status !== 200) throw new Error(`advance the clock: ${res.status} ${text}`);
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,56 +33,6 @@ const (
 	tpmLimit = "20"
 )
 
-var rateLimitProbe struct {
-	once              sync.Once
-	missing, noClock  string
-	noLimitsInspector bool
-}
-
-// requireRateLimits skips the test when the binary has no rate limits yet (an unknown --rpm
-// flag) or, when clock is set, no POST /_mock/clock/advance.
-func requireRateLimits(t *testing.T, clock bool) {
-	t.Helper()
-	rateLimitProbe.once.Do(func() {
-		p, err := launch("--rpm", "1", "--tpm", "1000000", "--rate-limit-headers")
-		if err != nil {
-			if strings.Contains(err.Error(), "flag provided but not defined") {
-				rateLimitProbe.missing = "rate limits not built yet: " + firstLine(err.Error(), "flag provided but not defined")
-			} else {
-				rateLimitProbe.missing = "rate-limit probe failed: " + err.Error()
-			}
-			return
-		}
-		defer p.stop()
-		resp, _, err := postJSON(context.Background(), p.URL+"/_mock/clock/advance", "", map[string]any{"seconds": 0})
-		if err != nil || resp.StatusCode != http.StatusOK {
-			rateLimitProbe.noClock = "control API clock (POST /_mock/clock/advance) not served yet"
-		}
-		r, err := http.Get(p.URL + "/_mock/limits")
-		if err != nil || r.StatusCode != http.StatusOK {
-			rateLimitProbe.noLimitsInspector = true
-		}
-		if r != nil {
-			r.Body.Close()
-		}
-	})
-	if rateLimitProbe.missing != "" {
-		t.Skip(rateLimitProbe.missing)
-	}
-	if clock && rateLimitProbe.noClock != "" {
-		t.Skip(rateLimitProbe.noClock)
-	}
-}
-
-func firstLine(s, containing string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, containing) {
-			return strings.TrimSpace(l)
-		}
-	}
-	return containing
-}
-
 func advanceClock(t *testing.T, base string, seconds float64) {
 	t.Helper()
 	resp, body, err := postJSON(context.Background(), base+"/_mock/clock/advance", "", map[string]any{"seconds": seconds})
@@ -93,12 +42,9 @@ func advanceClock(t *testing.T, base string, seconds float64) {
 }
 
 // prematureRetries reads how often clients came back before their Retry-After, from
-// GET /_mock/limits (-1 when not served).
+// GET /_mock/limits.
 func prematureRetries(t *testing.T, base string) int {
 	t.Helper()
-	if rateLimitProbe.noLimitsInspector {
-		return -1
-	}
 	resp, err := http.Get(base + "/_mock/limits")
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +114,6 @@ func hiGoOpenAI() goopenai.ChatCompletionRequest {
 // TestRateLimit429 checks the RPM and TPM 429s without headers, as DashScope sends them: each
 // client and limit gets its own API key, hence its own (account, model) window.
 func TestRateLimit429(t *testing.T) {
-	requireRateLimits(t, false)
 	t.Parallel()
 	cases := []struct {
 		name, flag, value, code, message string
@@ -245,7 +190,6 @@ func TestRateLimit429(t *testing.T) {
 // TestRateLimitHeaders: with --rate-limit-headers the 429 says when to come back; openai-go
 // waits that long and its retry succeeds; go-openai and langchaingo still surface the 429.
 func TestRateLimitHeaders(t *testing.T) {
-	requireRateLimits(t, true)
 	t.Parallel()
 	ctx := context.Background()
 

@@ -169,7 +169,7 @@ func TestCutInsideCharacter(t *testing.T) {
 	}
 	srv := newTestHandler(t)
 	for n := 1; n <= len(ids); n++ {
-		ch := srv.finish(&call{req: &chatRequest{}, maxOutput: n}, replyPlan{content: text})
+		ch := srv.truncate(&call{req: &chatRequest{}, maxOutput: n}, replyPlan{content: text})
 		if !utf8.ValidString(ch.text) {
 			t.Fatalf("cut at %d: invalid UTF-8 %q", n, ch.text)
 		}
@@ -282,5 +282,47 @@ func TestV1Alias(t *testing.T) {
 	b := decodeCompletion(t, chat(t, srv, body))
 	if a.Choices[0].Message.Content != b.Choices[0].Message.Content || a.Model != "qwen3-max-2026-01-23" {
 		t.Errorf("/v1 alias differs")
+	}
+}
+
+// TestCompatGolden pins the exact compatible bodies and stream frames.
+func TestCompatGolden(t *testing.T) {
+	t.Parallel()
+	who := `"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"你是谁？"}]`
+	weather := `"tools":[{"type":"function","function":{"name":"get_weather","description":"Weather of a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}],"tool_choice":"required"`
+	cases := []struct {
+		name, body string
+		headers    []string
+		status     int
+		ct         string
+	}{
+		{"compat_completion.json", `{"model":"qwen3-max",` + who + `}`, nil, 200, "application/json"},
+		{"compat_n2.json", `{"model":"qwen3-max",` + who + `,"n":2,"max_tokens":12}`, nil, 200, "application/json"},
+		{"compat_thinking.json", `{"model":"qwen3-max","messages":[{"role":"user","content":"hello"}],"enable_thinking":true,"max_tokens":30}`, nil, 200, "application/json"},
+		{"compat_tools.json", `{"model":"qwen3-max","messages":[{"role":"user","content":"Weather in Paris?"}],` + weather + `}`, nil, 200, "application/json"},
+		{"compat_stream.sse", `{"model":"qwen3-max",` + who + `,"stream":true,"stream_options":{"include_usage":true},"max_tokens":10}`, nil, 200, sseContentType},
+		{"compat_stream_thinking.sse", `{"model":"qwen3-max","messages":[{"role":"user","content":"hello"}],"stream":true,"enable_thinking":true,"max_tokens":12}`, nil, 200, sseContentType},
+		{"compat_stream_tools.sse", `{"model":"qwen3-max","messages":[{"role":"user","content":"Weather in Paris?"}],"stream":true,` + weather + `}`, nil, 200, sseContentType},
+		{"compat_stream_fault.sse", `{"model":"qwen3-max",` + who + `,"stream":true}`, []string{"X-Mock-Fault", "internal; after_chunks=2"}, 200, sseContentType},
+		{"compat_stream_error.sse", `{"model":"qwen3-max",` + who + `,"stream":true,"top_p":0}`, nil, 400, sseContentType},
+		{"compat_no_key.json", `{"model":"qwen3-max",` + who + `}`, []string{"Authorization", ""}, 401, "application/json"},
+		{"compat_unknown_model.json", `{"model":"qwen9",` + who + `}`, nil, 404, "application/json"},
+		{"compat_range.json", `{"model":"qwen3-max",` + who + `,"top_p":0}`, nil, 400, "application/json"},
+		{"compat_context_length.json", `{"model":"qwen3-max",` + who + `}`, []string{"X-Mock-Fault", "context_length"}, 400, "application/json"},
+		{"compat_fixture_not_found.json", `{"model":"qwen3-max",` + who + `}`, []string{"X-Mock-Fixture", "nope"}, 400, "application/json"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs()))
+			resp, out := send(t, http.MethodPost, ts.OpenAIBaseURL()+"/chat/completions", tc.body, append(apiHeaders(), tc.headers...)...)
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != tc.ct {
+				t.Errorf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			if resp.Header.Get("X-Request-Id") != firstID {
+				t.Errorf("x-request-id %q", resp.Header.Get("X-Request-Id"))
+			}
+			golden(t, tc.name, out)
+		})
 	}
 }

@@ -35,8 +35,23 @@ func (c *offsetClock) Now() time.Time {
 	return c.base.Now().Add(time.Duration(c.offset.Load()))
 }
 
-func (c *offsetClock) advance(d time.Duration) {
-	if d > 0 {
-		c.offset.Add(int64(d))
+// MaxClockOffset bounds the total of every Advance (100 years), so that the server's time
+// stays far from the limits of time.Duration and Unix timestamps.
+const MaxClockOffset = 100 * 365 * 24 * time.Hour
+
+// advance adds d to the offset unless the total would pass MaxClockOffset; it reports
+// whether it did.
+func (c *offsetClock) advance(d time.Duration) bool {
+	if d <= 0 {
+		return d == 0
+	}
+	for {
+		old := c.offset.Load()
+		if d > MaxClockOffset-time.Duration(old) {
+			return false
+		}
+		if c.offset.CompareAndSwap(old, old+int64(d)) {
+			return true
+		}
 	}
 }

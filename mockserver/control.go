@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// The control API lives under /_mock/, a prefix the real API never uses
-// (spec/interface.md). Its answers are JSON; its errors use the compatible envelope.
+// The control API lives under /_mock/, a prefix the real API never uses. Its answers are
+// JSON; its errors use the compatible envelope.
 
 // writeControl answers a control request with a JSON body.
 func writeControl(w http.ResponseWriter, status int, v any) {
@@ -21,7 +21,7 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) controlError(w http.ResponseWriter, r *http.Request, msg string) {
-	s.writeCompatError(w, r, errFixture(http.StatusBadRequest, "invalid_control_request", msg), s.cfg.newRequestID(), false)
+	writeCompatError(w, errMock("invalid_control_request", msg), s.cfg.newRequestID())
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +47,11 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.controlError(w, r, fmt.Sprintf("seconds must be in [0, 1e9], not %v.", *body.Seconds))
 		return
 	}
-	s.Advance(time.Duration(*body.Seconds * float64(time.Second)))
+	if !s.clock.advance(time.Duration(*body.Seconds * float64(time.Second))) {
+		s.controlError(w, r, fmt.Sprintf("The clock can move at most %.0f seconds in all; it has moved %.0f.",
+			MaxClockOffset.Seconds(), time.Duration(s.clock.offset.Load()).Seconds()))
+		return
+	}
 	writeControl(w, http.StatusOK, map[string]any{"now": s.clock.Now().UTC().Format(time.RFC3339Nano)})
 }
 
@@ -64,21 +68,11 @@ func (s *Server) Reset() {
 	s.ClearRequests()
 	s.clearUsage()
 	s.clearFaults()
+	schemaCache.Clear()
 }
 
-// requireAdmin locks the control API when WithAdminToken is set.
-func (s *Server) requireAdmin(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.adminToken != "" && bearerKey(r.Header.Get("Authorization")) != s.cfg.adminToken {
-			s.writeCompatError(w, r, errFixture(http.StatusUnauthorized, "invalid_admin_token",
-				"The control API needs Authorization: Bearer <admin token>."), s.cfg.newRequestID(), false)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// handleRequests lists the journal, oldest first; ?model=, ?path=, ?status=, ?shape= filter it.
+// handleRequests lists the journal a page at a time (see journalPage); ?model=, ?path=,
+// ?status=, ?shape= filter it.
 func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var filters []RequestFilter
@@ -99,7 +93,12 @@ func (s *Server) handleRequests(w http.ResponseWriter, r *http.Request) {
 		}
 		filters = append(filters, StatusIs(code))
 	}
-	writeControl(w, http.StatusOK, map[string]any{"requests": s.Requests(filters...)})
+	pg, err := parseJournalPage(q)
+	if err != nil {
+		s.controlError(w, r, err.Error())
+		return
+	}
+	s.writeJournalPage(w, filters, pg)
 }
 
 func (s *Server) handleClearRequests(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +155,7 @@ type RuntimeLatency struct {
 
 // Config returns the settings that can change at run time.
 func (s *Server) Config() RuntimeConfig {
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	out := RuntimeConfig{RateLimits: RuntimeRateLimits{Models: maps.Clone(rl.perModel)}}
 	if rl.rpmAll != nil {
@@ -208,8 +207,8 @@ func optionalLimit(raw json.RawMessage, name string) (present bool, v *int, err 
 		return true, nil, nil
 	}
 	var n int
-	if err := json.Unmarshal(raw, &n); err != nil || n < 0 {
-		return true, nil, fmt.Errorf("rate_limits.%s must be a non-negative integer or null", name)
+	if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > MaxRateLimit {
+		return true, nil, fmt.Errorf("rate_limits.%s must be an integer in [0, %d] or null", name, MaxRateLimit)
 	}
 	return true, &n, nil
 }
@@ -232,22 +231,47 @@ func (s *Server) handlePatchConfig(w http.ResponseWriter, r *http.Request) {
 			tpmSet, tpm, err = optionalLimit(p.RateLimits.TPM, "tpm")
 		}
 		for m, l := range p.RateLimits.Models {
-			if err == nil && l != nil && (l.RPM < 0 || l.TPM < 0) {
-				err = fmt.Errorf("rate_limits.models.%s: limits must not be negative", m)
+			if err == nil && l != nil && (l.RPM < 0 || l.TPM < 0 || l.RPM > MaxRateLimit || l.TPM > MaxRateLimit) {
+				err = fmt.Errorf("rate_limits.models.%s: limits must be in [0, %d]", capField(m, 256), MaxRateLimit)
+			}
+			if err == nil && (len(m) == 0 || len(m) > maxModelName) {
+				err = fmt.Errorf("rate_limits.models: a model name must have 1 to %d bytes", maxModelName)
+			}
+		}
+		if err == nil && len(p.RateLimits.Models) > 0 {
+			s.rates.mu.Lock()
+			n := len(s.rates.perModel)
+			for m, l := range p.RateLimits.Models {
+				if _, had := s.rates.perModel[m]; had && l == nil {
+					n--
+				} else if !had && l != nil {
+					n++
+				}
+			}
+			s.rates.mu.Unlock()
+			if n > MaxModelLimits {
+				err = fmt.Errorf("rate_limits.models: at most %d models may have their own limits", MaxModelLimits)
 			}
 		}
 	}
 	if err == nil && p.Latency != nil {
-		if v := p.Latency.FirstTokenMs; v != nil {
+		for _, v := range []*float64{p.Latency.FirstTokenMs, p.Latency.PerTokenMs} {
+			if v != nil && !(*v >= 0 && *v <= ms(MaxFirstTokenLatency)) {
+				err = fmt.Errorf("latencies must be in [0, %.0f] ms, not %v", ms(MaxFirstTokenLatency), *v)
+			}
+		}
+		if v := p.Latency.FirstTokenMs; v != nil && err == nil {
 			lat.FirstToken = time.Duration(*v * float64(time.Millisecond))
 		}
-		if v := p.Latency.PerTokenMs; v != nil {
+		if v := p.Latency.PerTokenMs; v != nil && err == nil {
 			lat.PerToken = time.Duration(*v * float64(time.Millisecond))
 		}
 		if v := p.Latency.Jitter; v != nil {
 			lat.Jitter = *v
 		}
-		err = lat.validate()
+		if err == nil {
+			err = lat.validate()
+		}
 	}
 	if err == nil && p.FaultRate != nil && !(*p.FaultRate >= 0 && *p.FaultRate <= 1) {
 		err = fmt.Errorf("fault_rate %v is not in [0, 1]", *p.FaultRate)
@@ -257,7 +281,7 @@ func (s *Server) handlePatchConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.RateLimits != nil {
-		rl := s.limits
+		rl := s.rates
 		rl.mu.Lock()
 		if rpmSet {
 			rl.rpmAll = rpm

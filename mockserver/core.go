@@ -21,10 +21,10 @@ type call struct {
 	maxOutput    int  // output cap: max_tokens (or the model's max), bounded by the context left
 	thinking     bool // the request runs in thinking mode
 
-	pace     *pacer // simulated latency; nil when there is none
-	fault    *Fault // a fault to inject mid-stream (after fault.AfterChunks events)
-	faultErr *Error // the error it answers with; nil for stream_drop
-	dropped  bool   // the connection is to be dropped
+	pace      *pacer     // simulated latency; nil when there is none
+	fault     *Fault     // a fault to inject mid-stream (after fault.AfterChunks events)
+	faultErr  *Error     // the error it answers with; nil for stream_drop
+	admission *admission // the rate limiter's answer, once asked; its headers go out with the answer
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then
@@ -74,11 +74,14 @@ func (s *Server) newCall(r *http.Request) *call {
 	}
 }
 
-// authenticate checks "Authorization: Bearer <key>" (spec/api.md §1).
+// authenticate checks "Authorization: Bearer <key>".
 func (s *Server) authenticate(r *http.Request) *Error {
 	key := bearerKey(r.Header.Get("Authorization"))
 	if key == "" {
 		return errorOf("no_api_key")
+	}
+	if len(key) > MaxAPIKeyBytes {
+		return errKeyTooLong()
 	}
 	if len(s.cfg.apiKeys) > 0 && !s.cfg.apiKeys[key] {
 		return errorOf("invalid_api_key")
@@ -98,7 +101,7 @@ var validRoles = map[string]bool{"system": true, "user": true, "assistant": true
 
 // prepare validates the request against the model and counts its prompt: everything that
 // decides the HTTP status happens here, before the first byte of the answer.
-func (s *Server) prepare(c *call, req *chatRequest) *Error {
+func (s *Server) prepare(c *call, req *chatRequest, shape wireShape) *Error {
 	c.req = req
 	if req.Model == "" {
 		return errorOf("missing_model")
@@ -138,10 +141,8 @@ func (s *Server) prepare(c *call, req *chatRequest) *Error {
 	if e := checkFeatures(req, m, c.thinking); e != nil {
 		return e
 	}
-	if req.Native {
-		if e := checkNative(req, c.thinking); e != nil {
-			return e
-		}
+	if e := shape.check(c); e != nil {
+		return e
 	}
 
 	n, over := s.countPrompt(req, m.MaxInputTokens)
@@ -174,7 +175,7 @@ func thinkingOn(req *chatRequest, m *Model) bool {
 }
 
 // checkFeatures validates the parameters that depend on each other: tools, JSON mode and
-// thinking (spec/api.md §2.1).
+// thinking, as the real service does.
 func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
 	if req.ThinkingBudget.set && m.MaxReasoningTokens > 0 && !req.ThinkingBudget.intIn(1, float64(m.MaxReasoningTokens)) {
 		return errInvalidParameter(fmt.Sprintf("Range of thinking_budget should be [1, %d]", m.MaxReasoningTokens))
@@ -200,7 +201,7 @@ func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
 	return nil
 }
 
-// checkRanges applies the parameter ranges of spec/api.md §2.1, with the real messages (§4).
+// checkRanges applies the parameter ranges the real service checks, with its messages.
 func checkRanges(req *chatRequest, maxOutput int) *Error {
 	switch {
 	case !req.MaxTokens.intIn(1, float64(maxOutput)):
@@ -221,7 +222,7 @@ func checkRanges(req *chatRequest, maxOutput int) *Error {
 	return nil
 }
 
-// countPrompt counts prompt tokens as DashScope does (spec/tokenizer.md): the ChatML
+// countPrompt counts prompt tokens as DashScope does: the ChatML
 // rendering of the conversation plus the generation prompt, which for plain messages sums to
 // 3 + Σ(3 + tokens(role "\n" content)). Tools, tool calls and tool results are rendered as
 // Qwen's chat template renders them (promptBlocks). Counting stops once the total passes

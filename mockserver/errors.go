@@ -4,199 +4,145 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 )
 
-// Error is one entry of the real service's error catalogue (spec/api.md §4): the HTTP status
-// and the code and message in each wire shape. The core raises an *Error; each wire adapter
-// turns it into its own envelope in one place (writeCompatError, nativeErrorBody).
+// Error is an error the core raises, independent of any wire shape: a kind, the HTTP
+// status that kind answers with, and the parameters of its message (a model name, the text
+// of a parameter check, …). Each wire adapter owns a table that turns a kind into its own
+// code, type and message, and writes its own envelope; the core never sees a shape's code.
 type Error struct {
 	// Kind names the error, e.g. "rate_limit_requests"; faults and fixtures use these names.
 	Kind   string
 	Status int
-
-	NativeCode    string
-	NativeMessage string
-
-	CompatCode    string
-	CompatType    string
-	CompatMessage string
-
-	// Backend marks errors raised by the model backend; in the compatible shape their body
-	// also carries "id":"chatcmpl-<request id>".
-	Backend bool
+	// Args are the message parameters; an adapter's message template refers to them as
+	// {0}, {1}, ….
+	Args []string
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("%d %s: %s", e.Status, e.CompatCode, e.CompatMessage)
+	if len(e.Args) == 0 {
+		return fmt.Sprintf("%d %s", e.Status, e.Kind)
+	}
+	return fmt.Sprintf("%d %s: %s", e.Status, e.Kind, strings.Join(e.Args, " "))
 }
 
-const (
-	docLink   = "https://www.alibabacloud.com/help/en/model-studio/error-code"
-	algoParam = "<400> InternalError.Algo.InvalidParameter: "
-)
-
-// catalogue holds the errors that exist independently of a request's content. Faults and
-// fixtures name them by Kind.
-var catalogue = map[string]Error{
-	"no_api_key": {
-		Status: http.StatusUnauthorized, NativeCode: "InvalidApiKey", NativeMessage: "No API-key provided.",
-		CompatCode: "invalid_api_key", CompatType: "invalid_request_error", CompatMessage: "No API-key provided.",
-	},
-	"invalid_api_key": {
-		Status: http.StatusUnauthorized, NativeCode: "InvalidApiKey", NativeMessage: "Invalid API-key provided.",
-		CompatCode: "invalid_api_key", CompatType: "invalid_request_error",
-		CompatMessage: "Incorrect API key provided. For details, see: " + docLink + "#apikey-error",
-	},
-	"rate_limit_requests": {
-		Status: http.StatusTooManyRequests, NativeCode: "Throttling.RateQuota",
-		NativeMessage: "Requests rate limit exceeded, please try again later.",
-		CompatCode:    "limit_requests", CompatType: "limit_requests",
-		CompatMessage: "You have exceeded your current request limit. For details, see: " + docLink + "#rate-limit",
-	},
-	"rate_limit_tokens": {
-		Status: http.StatusTooManyRequests, NativeCode: "Throttling.AllocationQuota",
-		NativeMessage: "Allocated quota exceeded, please increase your quota limit.",
-		CompatCode:    "insufficient_quota", CompatType: "insufficient_quota",
-		CompatMessage: "You exceeded your current quota, please check your plan and billing details. For details, see: " + docLink + "#token-limit",
-	},
-	"burst": {
-		Status: http.StatusTooManyRequests, NativeCode: "Throttling.BurstRate",
-		NativeMessage: burstMessage, CompatCode: "limit_burst_rate", CompatType: "limit_burst_rate", CompatMessage: burstMessage,
-	},
-	"data_inspection": {
-		Status: http.StatusBadRequest, NativeCode: "DataInspectionFailed", NativeMessage: "Input data may contain inappropriate content.",
-		CompatCode: "data_inspection_failed", CompatType: "data_inspection_failed", CompatMessage: "Input data may contain inappropriate content.",
-	},
-	"data_inspection_output": {
-		Status: http.StatusBadRequest, NativeCode: "DataInspectionFailed", NativeMessage: "Output data may contain inappropriate content.",
-		CompatCode: "data_inspection_failed", CompatType: "data_inspection_failed", CompatMessage: "Output data may contain inappropriate content.",
-	},
-	"arrearage": {
-		Status: http.StatusBadRequest, NativeCode: "Arrearage", NativeMessage: arrearageMessage,
-		CompatCode: "Arrearage", CompatType: "Arrearage", CompatMessage: arrearageMessage,
-	},
-	"free_tier_exhausted": {
-		Status: http.StatusForbidden, NativeCode: "AllocationQuota.FreeTierOnly", NativeMessage: freeTierMessage,
-		CompatCode: "AllocationQuota.FreeTierOnly", CompatType: "AllocationQuota.FreeTierOnly", CompatMessage: freeTierMessage,
-	},
-	"internal": {
-		Status: http.StatusInternalServerError, NativeCode: "InternalError", NativeMessage: internalMessage,
-		CompatCode: "internal_server_error", CompatType: "internal_server_error", CompatMessage: internalMessage, Backend: true,
-	},
-	"overloaded": {
-		Status: http.StatusServiceUnavailable, NativeCode: "ServiceUnavailable", NativeMessage: overloadedMessage,
-		CompatCode: "ServiceUnavailable", CompatType: "ServiceUnavailable", CompatMessage: overloadedMessage, Backend: true,
-	},
-	"timeout": {
-		Status: http.StatusInternalServerError, NativeCode: "RequestTimeOut", NativeMessage: "Request timed out, please try again later.",
-		CompatCode: "RequestTimeOut", CompatType: "RequestTimeOut", CompatMessage: "Request timed out, please try again later.",
-	},
-	"too_large": {
-		Status: http.StatusRequestEntityTooLarge, NativeCode: "BadRequest.TooLarge", NativeMessage: "Payload Too Large.",
-		CompatCode: "BadRequest.TooLarge", CompatType: "BadRequest.TooLarge", CompatMessage: "Payload Too Large.",
-	},
-	"missing_model": {
-		Status: http.StatusBadRequest, NativeCode: "InvalidParameter", NativeMessage: "you must provide a model parameter",
-		CompatCode: "invalid_request_error", CompatType: "invalid_request_error", CompatMessage: "you must provide a model parameter",
-	},
-	"empty_messages": {
-		Status: http.StatusBadRequest, NativeCode: "InvalidParameter", NativeMessage: "[] is too short - 'messages'",
-		CompatCode: "invalid_parameter_error", CompatType: "invalid_request_error", CompatMessage: "[] is too short - 'messages'",
-	},
-	"json_mode_without_json": {
-		Status: http.StatusBadRequest, NativeCode: "InvalidParameter", NativeMessage: jsonModeMessage,
-		CompatCode: "invalid_parameter_error", CompatType: "invalid_request_error", CompatMessage: jsonModeMessage,
-	},
+// kindInfo describes an error kind to the core: its status and who may raise it.
+type kindInfo struct {
+	status int
+	// public kinds may be named by faults and fixtures (ErrorKinds).
+	public bool
+	// mock kinds are conditions of the mock itself (fixtures, faults, the control API), not
+	// of the real service; every adapter answers them with the kind as code and {0} as message.
+	mock bool
 }
 
-const (
-	burstMessage      = "Request rate increased too quickly. To ensure system stability, please adjust your client logic to scale requests more smoothly over time."
-	arrearageMessage  = "Access denied, please make sure your account is in good standing. For details, see: " + docLink + "#overdue-payment"
-	freeTierMessage   = `The free tier of the model has been exhausted. If you wish to continue access the model on a paid basis, please disable the "use free tier only" mode in the management console.`
-	internalMessage   = "<500> InternalError.Algo: An error occurred in model serving, error message is: [Inference engine abort. Finish reason: [UNKNOWN].]"
-	overloadedMessage = "<503> InternalError.Algo: An error occurred in model serving, error message is: [Too many requests. Your requests are being throttled due to system capacity limits. Please try again later.]"
-	jsonModeMessage   = "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'."
-)
+// errorKinds is the table of every kind the core raises. The messages live in each wire
+// adapter's table; a test checks that every adapter knows every kind.
+var errorKinds = map[string]kindInfo{
+	// The real service's errors that exist independently of a request's content
+	// (https://www.alibabacloud.com/help/en/model-studio/error-code).
+	"no_api_key":             {status: http.StatusUnauthorized, public: true},
+	"invalid_api_key":        {status: http.StatusUnauthorized, public: true},
+	"rate_limit_requests":    {status: http.StatusTooManyRequests, public: true},
+	"rate_limit_tokens":      {status: http.StatusTooManyRequests, public: true},
+	"burst":                  {status: http.StatusTooManyRequests, public: true},
+	"data_inspection":        {status: http.StatusBadRequest, public: true},
+	"data_inspection_output": {status: http.StatusBadRequest, public: true},
+	"arrearage":              {status: http.StatusBadRequest, public: true},
+	"free_tier_exhausted":    {status: http.StatusForbidden, public: true},
+	"internal":               {status: http.StatusInternalServerError, public: true},
+	"overloaded":             {status: http.StatusServiceUnavailable, public: true},
+	"timeout":                {status: http.StatusInternalServerError, public: true},
+	"too_large":              {status: http.StatusRequestEntityTooLarge, public: true},
+	"missing_model":          {status: http.StatusBadRequest, public: true},
+	"empty_messages":         {status: http.StatusBadRequest, public: true},
+	"json_mode_without_json": {status: http.StatusBadRequest, public: true},
 
-// errorOf returns a copy of the catalogue entry kind. It panics on an unknown kind: kinds
-// are constants of this package, and user-supplied names are checked with IsErrorKind first.
-func errorOf(kind string) *Error {
-	e, ok := catalogue[kind]
+	// Errors with parameters.
+	"invalid_parameter":  {status: http.StatusBadRequest}, // {0}: a parameter check of the model backend
+	"bad_request":        {status: http.StatusBadRequest}, // {0}: a decoding or schema check before the model
+	"context_length":     {status: http.StatusBadRequest}, // {0}: the model's max input tokens
+	"model_not_found":    {status: http.StatusNotFound},   // {0}: the model as named
+	"not_found":          {status: http.StatusNotFound},   // {0} method, {1} path
+	"method_not_allowed": {status: http.StatusMethodNotAllowed},
+
+	// Conditions of the mock itself; {0} is the message.
+	"invalid_control_request": {status: http.StatusBadRequest, mock: true},
+	"invalid_admin_token":     {status: http.StatusUnauthorized, mock: true},
+	"invalid_fault":           {status: http.StatusBadRequest, mock: true},
+	"fixture_not_found":       {status: http.StatusBadRequest, mock: true},
+	"no_fixture_matched":      {status: http.StatusBadRequest, mock: true},
+	"control_api_forbidden":   {status: http.StatusForbidden, mock: true},
+	"unsupported_media_type":  {status: http.StatusUnsupportedMediaType, mock: true},
+	"tool_schema_unsupported": {status: http.StatusBadRequest, mock: true},
+	"api_key_too_long":        {status: http.StatusUnauthorized, mock: true},
+}
+
+// newError raises kind with its message parameters. It panics on an unknown kind: kinds are
+// constants of this package, and user-supplied names are checked with IsErrorKind first.
+func newError(kind string, args ...string) *Error {
+	k, ok := errorKinds[kind]
 	if !ok {
 		panic("mockserver: unknown error kind " + kind)
 	}
-	e.Kind = kind
-	return &e
+	return &Error{Kind: kind, Status: k.status, Args: args}
 }
 
-// ErrorKinds lists the names of the catalogue errors, sorted.
+// errorOf raises a kind that takes no parameters.
+func errorOf(kind string) *Error { return newError(kind) }
+
+// ErrorKinds lists the kinds that faults and fixtures may name, sorted.
 func ErrorKinds() []string {
-	kinds := make([]string, 0, len(catalogue))
-	for k := range catalogue {
-		kinds = append(kinds, k)
+	kinds := make([]string, 0, len(errorKinds))
+	for k, info := range errorKinds {
+		if info.public {
+			kinds = append(kinds, k)
+		}
 	}
 	sort.Strings(kinds)
 	return kinds
 }
 
-// IsErrorKind reports whether kind names a catalogue error.
-func IsErrorKind(kind string) bool { _, ok := catalogue[kind]; return ok }
+// IsErrorKind reports whether kind is one that faults and fixtures may name.
+func IsErrorKind(kind string) bool { return errorKinds[kind].public }
 
-// errInvalidParameter is a 400 InvalidParameter raised by the model backend: the compatible
-// shape prefixes the message with "<400> InternalError.Algo.InvalidParameter: " and carries
-// the chatcmpl id, as in the real captures of range errors.
-func errInvalidParameter(msg string) *Error {
-	return &Error{
-		Kind: "invalid_parameter", Status: http.StatusBadRequest,
-		NativeCode: "InvalidParameter", NativeMessage: msg,
-		CompatCode: "invalid_parameter_error", CompatType: "invalid_request_error", CompatMessage: algoParam + msg,
-		Backend: true,
-	}
-}
+// isMockKind reports whether kind is a condition of the mock rather than of the real service.
+func isMockKind(kind string) bool { return errorKinds[kind].mock }
 
-// errBadRequest is a 400 InvalidParameter raised before the model (request decoding and
-// schema checks): no algo prefix, no chatcmpl id.
-func errBadRequest(msg string) *Error {
-	return &Error{
-		Kind: "invalid_parameter", Status: http.StatusBadRequest,
-		NativeCode: "InvalidParameter", NativeMessage: msg,
-		CompatCode: "invalid_parameter_error", CompatType: "invalid_request_error", CompatMessage: msg,
-	}
-}
+// errInvalidParameter is a 400 raised by the model backend for a parameter out of range.
+func errInvalidParameter(msg string) *Error { return newError("invalid_parameter", msg) }
+
+// errBadRequest is a 400 raised before the model (request decoding and schema checks).
+func errBadRequest(msg string) *Error { return newError("bad_request", msg) }
 
 // errContextLength is the context-window rejection: input longer than the model's max input.
 func errContextLength(maxInput int) *Error {
-	e := errInvalidParameter(fmt.Sprintf("Range of input length should be [1, %d]", maxInput))
-	e.Kind = "context_length"
-	return e
+	return newError("context_length", fmt.Sprint(maxInput))
 }
 
-// errModelNotFound is the 404 for a model outside the catalogue.
-func errModelNotFound(model string) *Error {
-	return &Error{
-		Kind: "model_not_found", Status: http.StatusNotFound,
-		NativeCode: "ModelNotFound", NativeMessage: "Model can not be found.",
-		CompatCode: "model_not_found", CompatType: "invalid_request_error",
-		CompatMessage: "The model `" + model + "` does not exist or you do not have access to it.",
-	}
-}
+// errModelNotFound is the 404 for a model outside the model list.
+func errModelNotFound(model string) *Error { return newError("model_not_found", model) }
 
 // errNotFound answers a path the real API does not serve.
-func errNotFound(method, path string) *Error {
-	msg := fmt.Sprintf("No route for %s %s.", method, path)
-	return &Error{
-		Kind: "not_found", Status: http.StatusNotFound,
-		NativeCode: "NotFound", NativeMessage: msg,
-		CompatCode: "not_found", CompatType: "invalid_request_error", CompatMessage: msg,
-	}
-}
+func errNotFound(method, path string) *Error { return newError("not_found", method, path) }
 
 // errMethodNotAllowed answers a known path called with the wrong method.
 func errMethodNotAllowed(method, path string) *Error {
-	msg := fmt.Sprintf("Method %s is not allowed on %s.", method, path)
-	return &Error{
-		Kind: "method_not_allowed", Status: http.StatusMethodNotAllowed,
-		NativeCode: "MethodNotAllowed", NativeMessage: msg,
-		CompatCode: "method_not_allowed", CompatType: "invalid_request_error", CompatMessage: msg,
+	return newError("method_not_allowed", method, path)
+}
+
+// errMock raises a condition of the mock itself (fixtures, faults, the control API).
+func errMock(kind, msg string) *Error { return newError(kind, msg) }
+
+// expandMessage fills a message template's {0}, {1}, … with args.
+func expandMessage(tmpl string, args []string) string {
+	if len(args) == 0 || !strings.Contains(tmpl, "{") {
+		return tmpl
 	}
+	pairs := make([]string, 0, 2*len(args))
+	for i, a := range args {
+		pairs = append(pairs, fmt.Sprintf("{%d}", i), a)
+	}
+	return strings.NewReplacer(pairs...).Replace(tmpl)
 }

@@ -1,16 +1,16 @@
 package mockserver
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// Transport faults, besides the catalogue errors (ErrorKinds), that a test can inject.
+// Transport faults, besides the error kinds (ErrorKinds), that a test can inject.
 const (
 	// FaultStreamDrop closes the connection after AfterChunks events, with no error frame.
 	FaultStreamDrop = "stream_drop"
@@ -20,10 +20,18 @@ const (
 	FaultSlowHeaders = "slow_headers"
 )
 
+// Bounds of injected faults: the count and after_chunks of one fault, the wait of
+// slow_headers, and the number of faults queued at once.
+const (
+	MaxFaultCount   = 1_000_000
+	MaxFaultDelayMs = 600_000
+	MaxQueuedFaults = 1000
+)
+
 // DefaultSlowHeadersDelay is the wait of a slow_headers fault that names none.
 const DefaultSlowHeadersDelay = 5 * time.Second
 
-// Fault is an injected failure: a catalogue error by kind (answered before any byte, or, for
+// Fault is an injected failure: an error kind (answered before any byte, or, for
 // a stream with AfterChunks > 0, as the shape's error frame after that many events), or a
 // transport fault.
 type Fault struct {
@@ -38,7 +46,7 @@ type Fault struct {
 	DelayMs int `json:"delay_ms,omitempty"`
 }
 
-// IsFaultKind reports whether kind names a fault: a catalogue error or a transport fault.
+// IsFaultKind reports whether kind names a fault: an error kind or a transport fault.
 func IsFaultKind(kind string) bool {
 	switch kind {
 	case FaultStreamDrop, FaultHang, FaultSlowHeaders, "context_length":
@@ -54,6 +62,15 @@ func (f Fault) validate() error {
 	}
 	if f.Count < 0 || f.AfterChunks < 0 || f.DelayMs < 0 {
 		return fmt.Errorf("count, after_chunks and delay_ms must not be negative")
+	}
+	if f.Count > MaxFaultCount || f.AfterChunks > MaxFaultCount {
+		return fmt.Errorf("count and after_chunks must be at most %d", MaxFaultCount)
+	}
+	if f.DelayMs > MaxFaultDelayMs {
+		return fmt.Errorf("delay_ms must be at most %d (10 minutes)", MaxFaultDelayMs)
+	}
+	if len(f.Model) > maxModelName {
+		return fmt.Errorf("model must have at most %d bytes", maxModelName)
 	}
 	return nil
 }
@@ -92,7 +109,7 @@ func (q *faultQueue) take(model string) (Fault, bool) {
 	return Fault{}, false
 }
 
-// FailNext makes the next n requests fail with a fault kind: a catalogue error
+// FailNext makes the next n requests fail with a fault kind: an error kind
 // ("rate_limit_requests", "internal", …) or a transport fault ("stream_drop", "hang",
 // "slow_headers"). QueueFault gives the other settings.
 func (s *Server) FailNext(n int, kind string) error {
@@ -109,8 +126,11 @@ func (s *Server) QueueFault(f Fault) error {
 		f.Count = 1
 	}
 	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	if len(s.faults.queue) >= MaxQueuedFaults {
+		return fmt.Errorf("%d faults are already queued, the most the queue holds", MaxQueuedFaults)
+	}
 	s.faults.queue = append(s.faults.queue, f)
-	s.faults.mu.Unlock()
 	return nil
 }
 
@@ -139,24 +159,27 @@ func faultFromHeader(h string) (Fault, *Error) {
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil && errors.Is(err, strconv.ErrRange) {
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %s=%s is out of range.", k, capField(strings.TrimSpace(v), 64)))
+		}
 		switch {
 		case err != nil:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: %q is not a number.", v))
 		case k == "after_chunks":
 			f.AfterChunks = n
 		case k == "delay_ms":
 			f.DelayMs = n
 		default:
-			return f, errFixture(http.StatusBadRequest, "invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
+			return f, errMock("invalid_fault", fmt.Sprintf("X-Mock-Fault: unknown parameter %q (after_chunks, delay_ms).", k))
 		}
 	}
 	if err := f.validate(); err != nil {
-		return f, errFixture(http.StatusBadRequest, "invalid_fault", "X-Mock-Fault: "+err.Error()+".")
+		return f, errMock("invalid_fault", "X-Mock-Fault: "+err.Error()+".")
 	}
 	return f, nil
 }
 
-// errorOfFault is the catalogue error a fault answers with, or nil for transport faults.
+// errorOfFault is the error a fault answers with, or nil for transport faults.
 func (c *call) errorOfFault(f Fault) *Error {
 	switch f.Kind {
 	case FaultStreamDrop, FaultHang, FaultSlowHeaders:

@@ -136,7 +136,7 @@ func TestParallelToolCalls(t *testing.T) {
 	}
 }
 
-// TestToolCallStreamShape checks the exact deltas of a streamed tool call (spec/api.md §3.2).
+// TestToolCallStreamShape checks the exact deltas of a streamed tool call.
 func TestToolCallStreamShape(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs()))

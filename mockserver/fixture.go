@@ -30,7 +30,7 @@ type Fixture struct {
 	// repeats for later turns.
 	Reply   *FixtureReply  `yaml:"reply,omitempty" json:"reply,omitempty"`
 	Replies []FixtureReply `yaml:"replies,omitempty" json:"replies,omitempty"`
-	// Error answers with a catalogue error instead (see ErrorKinds), e.g. "rate_limit_requests".
+	// Error answers with an error kind instead (see ErrorKinds), e.g. "rate_limit_requests".
 	Error string `yaml:"error,omitempty" json:"error,omitempty"`
 	// Latency overrides the server's simulated latency for the replies of this fixture.
 	Latency *FixtureLatency `yaml:"latency,omitempty" json:"latency,omitempty"`

@@ -2,7 +2,6 @@ package mockserver
 
 import (
 	"fmt"
-	"net/http"
 	"path"
 	"slices"
 	"sort"
@@ -113,7 +112,7 @@ func (s *fixtureSet) find(req *chatRequest, v matchView) (*Fixture, *Error) {
 				names = append(names, n)
 			}
 			sort.Strings(names)
-			return nil, errFixture(http.StatusBadRequest, "fixture_not_found",
+			return nil, errMock("fixture_not_found",
 				fmt.Sprintf("X-Mock-Fixture names %q, which is not a fixture. Fixtures: %s.", req.Fixture, strings.Join(names, ", ")))
 		}
 		return fx, nil
@@ -160,16 +159,6 @@ func (s *fixtureSet) nearMisses(v matchView) string {
 		fmt.Fprintf(&sb, " %q (%s): %s;", m.fx.Name, m.fx.source, strings.Join(m.reasons, ", "))
 	}
 	return strings.TrimSuffix(sb.String(), ";") + "."
-}
-
-// errFixture is an error about fixtures themselves (a mock-only condition), in the same
-// envelope as the real errors.
-func errFixture(status int, code, msg string) *Error {
-	return &Error{
-		Kind: code, Status: status,
-		NativeCode: "Mock." + code, NativeMessage: msg,
-		CompatCode: code, CompatType: "invalid_request_error", CompatMessage: msg,
-	}
 }
 
 // clone copies a fixture deeply enough that compiling the copy leaves the original (which

@@ -40,15 +40,6 @@ fixtures:
           arguments: '{"query":"qwen","filters":{"lang":"zh","year":2025}}'
 `
 
-func writeFixtures(t *testing.T, content string) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "fixtures.yaml")
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestFixtureFileErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct{ name, src, want string }{

@@ -2,12 +2,19 @@ package mockserver
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,6 +46,7 @@ func newTestHandler(t *testing.T, opts ...Option) *Server {
 func do(t *testing.T, h http.Handler, method, path, key, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	req.Host = "127.0.0.1" // a local client, as the control API requires without a token
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
@@ -157,4 +165,131 @@ func send(t *testing.T, method, url, body string, headers ...string) (*http.Resp
 		t.Fatal(err)
 	}
 	return resp, out
+}
+
+// sleepLog is a sleeper for a test server: it records the simulated waits instead of
+// spending them, so that pacing is tested without the wall clock. With a gate, the first
+// wait holds until the gate is closed.
+type sleepLog struct {
+	mu    sync.Mutex // guards waits
+	waits []time.Duration
+	gate  chan struct{}
+	once  sync.Once
+}
+
+func (l *sleepLog) option() Option {
+	return func(c *config) error { c.sleep = l.sleep; return nil }
+}
+
+func (l *sleepLog) sleep(ctx context.Context, d time.Duration) error {
+	l.mu.Lock()
+	l.waits = append(l.waits, d)
+	l.mu.Unlock()
+	if l.gate != nil {
+		l.once.Do(func() {
+			select {
+			case <-l.gate:
+			case <-ctx.Done():
+			}
+		})
+	}
+	return ctx.Err()
+}
+
+func (l *sleepLog) get() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.waits)
+}
+
+func sumDurations(ds []time.Duration) time.Duration {
+	var total time.Duration
+	for _, d := range ds {
+		total += d
+	}
+	return total
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n got  %s\n want %s", name, got, want)
+	}
+}
+
+// postNative sends a native request to a running server; header pairs follow the body.
+func postNative(t *testing.T, ts *TestServer, body string, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	return send(t, http.MethodPost, ts.URL+nativePath, body, append(apiHeaders(), headers...)...)
+}
+
+// post sends body to the compatible endpoint of a running server.
+func post(t *testing.T, ts *TestServer, body string, headers ...string) (int, []byte) {
+	t.Helper()
+	resp, out := send(t, http.MethodPost, ts.OpenAIBaseURL()+"/chat/completions", body, append(apiHeaders(), headers...)...)
+	return resp.StatusCode, out
+}
+
+func postStream(t *testing.T, url, body string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/compatible-mode/v1/chat/completions", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer sk-test")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// controlCall sends a control request and returns the status and body.
+func controlCall(t *testing.T, ts *TestServer, method, path, body string, headers ...string) (int, string) {
+	t.Helper()
+	if body != "" {
+		headers = append([]string{"Content-Type", "application/json"}, headers...)
+	}
+	resp, out := send(t, method, ts.URL+path, body, headers...)
+	return resp.StatusCode, string(out)
+}
+
+func chatAs(t *testing.T, h http.Handler, key, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return do(t, h, http.MethodPost, "/compatible-mode/v1/chat/completions", key, body)
+}
+
+func readAll(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	var v json.RawMessage
+	dec := json.NewDecoder(resp.Body)
+	if err := dec.Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return string(v)
+}
+
+func writeFixtures(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "fixtures.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

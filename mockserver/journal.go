@@ -78,18 +78,33 @@ func ErrorCodeIs(code string) RequestFilter {
 	return func(r RequestRecord) bool { return r.ErrorCode == code }
 }
 
-// journal is a bounded ring of records, oldest first.
+// journal is a bounded queue of records, oldest first: at most size records, and at most
+// maxBytes of record size (recordSize) in all; the oldest go first when either bound is hit.
 type journal struct {
-	size    int        // capacity of the ring; 0 turns the journal off
-	mu      sync.Mutex // guards ring, next, seq
-	ring    []RequestRecord
-	next    int // index of the next write once the ring is full
-	seq     int64
-	bodyCap int
+	size     int // most records kept; 0 turns the journal off
+	maxBytes int // most bytes kept, see recordSize
+	bodyCap  int
+
+	mu    sync.Mutex // guards buf, head, n, bytes, seq
+	buf   []RequestRecord
+	head  int // index of the oldest record
+	n     int // records held
+	bytes int // total recordSize of the records held
+	seq   int64
 }
 
-func newJournal(size, bodyCap int) *journal {
-	return &journal{size: size, ring: make([]RequestRecord, 0, size), bodyCap: bodyCap}
+func newJournal(size, bodyCap, maxBytes int) *journal {
+	return &journal{size: size, bodyCap: bodyCap, maxBytes: maxBytes}
+}
+
+// journalFieldCap bounds the text fields a client chooses (model, path) in a record.
+const journalFieldCap = 1024
+
+// recordSize is what a record is charged against the journal's byte bound: its strings and
+// a fixed allowance for the rest.
+func recordSize(r *RequestRecord) int {
+	return 256 + len(r.Body) + len(r.Path) + len(r.Model) + len(r.Key) + len(r.RequestID) +
+		len(r.Method) + len(r.Shape) + len(r.ErrorCode) + len(r.FinishReason) + len(r.Fixture) + len(r.Fault)
 }
 
 // add records r and returns its sequence number (0 when the journal is off).
@@ -97,26 +112,34 @@ func (j *journal) add(r RequestRecord) int64 {
 	if j.size == 0 {
 		return 0
 	}
+	r.Model = capField(r.Model, journalFieldCap)
+	r.Path = capField(r.Path, journalFieldCap)
+	size := recordSize(&r)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.seq++
 	r.Seq = j.seq
-	if len(j.ring) < j.size {
-		j.ring = append(j.ring, r)
-		return r.Seq
+	if j.buf == nil {
+		j.buf = make([]RequestRecord, j.size)
 	}
-	j.ring[j.next] = r
-	j.next = (j.next + 1) % len(j.ring)
+	for j.n > 0 && (j.n == j.size || (j.maxBytes > 0 && j.bytes+size > j.maxBytes)) {
+		j.bytes -= recordSize(&j.buf[j.head])
+		j.buf[j.head] = RequestRecord{}
+		j.head = (j.head + 1) % j.size
+		j.n--
+	}
+	j.buf[(j.head+j.n)%j.size] = r
+	j.n++
+	j.bytes += size
 	return r.Seq
 }
 
 func (j *journal) list(filters []RequestFilter) []RequestRecord {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	out := make([]RequestRecord, 0, len(j.ring))
-	n := len(j.ring)
-	for i := range n {
-		r := j.ring[(j.next+i)%n]
+	out := make([]RequestRecord, 0, j.n)
+	for i := range j.n {
+		r := j.buf[(j.head+i)%j.size]
 		if matchAll(r, filters) {
 			out = append(out, r)
 		}
@@ -124,11 +147,42 @@ func (j *journal) list(filters []RequestFilter) []RequestRecord {
 	return out
 }
 
+// page returns up to limit records with after < seq < before (0: no bound) that every
+// filter accepts: the newest of them, newest first, or with ascending the oldest, oldest
+// first. more says whether other such records were left out.
+func (j *journal) page(filters []RequestFilter, after, before int64, limit int, ascending bool) (out []RequestRecord, more bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for k := range j.n {
+		i := j.n - 1 - k
+		if ascending {
+			i = k
+		}
+		r := &j.buf[(j.head+i)%j.size]
+		if r.Seq <= after || (before > 0 && r.Seq >= before) || !matchAll(*r, filters) {
+			continue
+		}
+		if len(out) == limit {
+			return out, true
+		}
+		out = append(out, *r)
+	}
+	return out, false
+}
+
 func (j *journal) clear() {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.ring = j.ring[:0]
-	j.next = 0
+	clear(j.buf)
+	j.head, j.n, j.bytes = 0, 0, 0
+}
+
+// capField keeps at most n bytes of s, cut at a character boundary, marked with "…".
+func capField(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return string(s[:completeUTF8Prefix([]byte(s[:n]))]) + "…"
 }
 
 func matchAll(r RequestRecord, filters []RequestFilter) bool {

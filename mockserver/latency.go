@@ -16,9 +16,19 @@ type Latency struct {
 	Jitter     float64       `json:"jitter"`
 }
 
+// Upper bounds of the simulated latency: a request waits at most MaxFirstTokenLatency before
+// its first token and MaxTokenLatency between tokens.
+const (
+	MaxFirstTokenLatency = 10 * time.Minute
+	MaxTokenLatency      = 10 * time.Second
+)
+
 func (l Latency) validate() error {
 	if l.FirstToken < 0 || l.PerToken < 0 {
 		return fmt.Errorf("latencies must not be negative")
+	}
+	if l.FirstToken > MaxFirstTokenLatency || l.PerToken > MaxTokenLatency {
+		return fmt.Errorf("latencies must be at most %v before the first token and %v per token", MaxFirstTokenLatency, MaxTokenLatency)
 	}
 	if !(l.Jitter >= 0 && l.Jitter <= 1) {
 		return fmt.Errorf("jitter %v is not in [0, 1]", l.Jitter)
@@ -56,6 +66,7 @@ type pacer struct {
 	l       Latency
 	rng     *rand.Rand
 	started bool
+	sleep   func(ctx context.Context, d time.Duration) error
 }
 
 func (s *Server) newPacer(ctx context.Context, c *call, fx *Fixture) *pacer {
@@ -66,7 +77,7 @@ func (s *Server) newPacer(ctx context.Context, c *call, fx *Fixture) *pacer {
 	if l.FirstToken == 0 && l.PerToken == 0 {
 		return nil
 	}
-	return &pacer{ctx: ctx, l: l, rng: rand.New(s.replySource(c, 1<<20))}
+	return &pacer{ctx: ctx, l: l, rng: rand.New(s.replySource(c, 1<<20)), sleep: s.sleep}
 }
 
 func (p *pacer) jitter(d time.Duration) time.Duration {
@@ -86,9 +97,19 @@ func (p *pacer) tokens(n int) error {
 		p.started = true
 		d += p.jitter(p.l.FirstToken)
 	}
-	return sleepCtx(p.ctx, d)
+	return p.sleep(p.ctx, d)
 }
 
+// sleep waits d (a simulated latency) through the server's sleeper, which tests replace to
+// check the waits without spending them.
+func (s *Server) sleep(ctx context.Context, d time.Duration) error {
+	if s.cfg.sleep != nil {
+		return s.cfg.sleep(ctx, d)
+	}
+	return sleepCtx(ctx, d)
+}
+
+// sleepCtx waits d, or until ctx is done.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()

@@ -5,11 +5,17 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
+)
+
+// Bounds of run-time rate-limit settings: each limit, and how many models may have their own.
+const (
+	MaxRateLimit   = 1_000_000_000
+	MaxModelLimits = 1000
+	maxModelName   = 256
 )
 
 // RateLimits are requests and tokens per minute; 0 means unlimited.
@@ -18,9 +24,9 @@ type RateLimits struct {
 	TPM int `json:"tpm"`
 }
 
-// rateLimits resolves each model's limits and remembers which clients were told to wait.
+// rateLimiter resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
-type rateLimits struct {
+type rateLimiter struct {
 	limiter *ratelimit.Limiter
 	headers bool
 
@@ -34,10 +40,11 @@ type rateLimits struct {
 	premature  map[ratelimit.Key]int
 	accountOf  map[string]string // API key → account name (WithAccount)
 	catalogued func(model string) RateLimits
+	lru        scopeLRU // bounds the scopes kept (MaxScopes)
 }
 
 // limitsFor returns the limits that apply to a model now.
-func (rl *rateLimits) limitsFor(model string) RateLimits {
+func (rl *rateLimiter) limitsFor(model string) RateLimits {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if l, ok := rl.perModel[model]; ok {
@@ -55,31 +62,40 @@ func (rl *rateLimits) limitsFor(model string) RateLimits {
 
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
 // belongs to a named account) and the model as the client named it.
-func (rl *rateLimits) scopeOf(apiKey, model string) ratelimit.Key {
+func (rl *rateLimiter) scopeOf(apiKey, model string) ratelimit.Key {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if acct, ok := rl.accountOf[apiKey]; ok {
 		return ratelimit.Key{Account: "account:" + acct, Model: model}
 	}
-	return ratelimit.Key{Account: "key:" + apiKey, Model: model}
+	return ratelimit.Key{Account: "key:" + keyLabel(apiKey), Model: model}
 }
 
-// admission is the outcome of admitting a call.
+// admission is the limiter's answer to a call. The pipeline keeps it on the call; the wire
+// adapter writes its headers with the answer (call.setHeaders).
 type admission struct {
 	ticket    ratelimit.Ticket
 	admitted  bool
 	premature bool // the client came back before the Retry-After it was given
+
+	show   bool                 // the rate-limit headers are to be sent (WithRateLimitHeaders)
+	state  ratelimit.ScopeState // the scope's state that decided admission
+	denial *ratelimit.Denial    // why the call was refused; nil when admitted
 }
 
-// admit checks the call against its scope's window (spec/api.md §5). The estimate is the
-// prompt plus the output the request may still produce; settle replaces it by what was
-// used. A refusal is the real 429 for the limit that was hit.
-func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission, *Error) {
-	rl := s.limits
+// admit checks the call against its scope's window, as the real service limits requests
+// and tokens per minute
+// (https://www.alibabacloud.com/help/en/model-studio/rate-limiting-best-practices). The
+// estimate is the prompt plus the output the request may still produce; settle replaces it
+// by what was used. A refusal is the real 429 for the limit that was hit. admit writes nothing: the
+// answer goes back to the pipeline.
+func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
+	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
+	rl.useScope(key)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
-	var adm admission
+	adm := &admission{}
 
 	rl.mu.Lock()
 	if nb, ok := rl.notBefore[key]; ok {
@@ -95,8 +111,9 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 	estimate := c.promptTokens + c.maxOutput
 	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
 	if rl.headers {
-		st := rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
-		setRateLimitHeaders(w.Header(), st, denial)
+		adm.show = true
+		adm.state = rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
+		adm.denial = denial
 		if denial != nil && denial.RetryAfter >= 0 {
 			rl.mu.Lock()
 			rl.notBefore[key] = now.Add(denial.RetryAfter)
@@ -119,9 +136,9 @@ func (s *Server) admit(w http.ResponseWriter, c *call, apiKey string) (admission
 
 // settle records the tokens a call really used: prompt plus what was produced (for a
 // stream, what was sent before it ended or the client went away).
-func (s *Server) settle(adm admission, tokens int) {
+func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
-		s.limits.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+		s.rates.limiter.Settle(adm.ticket, tokens, s.clock.Now())
 	}
 }
 
@@ -171,9 +188,10 @@ type LimitState struct {
 }
 
 // Limits reports every scope whose window holds requests, sorted by account then model.
-// Keys are shown redacted ("key:sk-…1234"); named accounts by name ("account:team-a").
+// Keys are shown by label ("key:sk-…1234#3fa9c2e10b7d", see keyLabel); named accounts by
+// name ("account:team-a").
 func (s *Server) Limits() []LimitState {
-	rl := s.limits
+	rl := s.rates
 	now := s.clock.Now()
 	states := rl.limiter.Snapshot(now, func(k ratelimit.Key) ratelimit.Limits {
 		l := rl.limitsFor(k.Model)
@@ -184,7 +202,7 @@ func (s *Server) Limits() []LimitState {
 	out := make([]LimitState, 0, len(states))
 	for _, st := range states {
 		out = append(out, LimitState{
-			Account: redactAccount(st.Key.Account), Model: st.Key.Model,
+			Account: st.Key.Account, Model: st.Key.Model,
 			RPM: st.Limits.RPM, TPM: st.Limits.TPM, Requests: st.Requests, Tokens: st.Tokens,
 			RemainingRequests: st.RemainingRequests, RemainingTokens: st.RemainingTokens,
 			ResetRequestsSecs: st.ResetRequests.Seconds(), ResetTokensSecs: st.ResetTokens.Seconds(),
@@ -200,7 +218,7 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 	if l.RPM < 0 || l.TPM < 0 {
 		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
 	}
-	rl := s.limits
+	rl := s.rates
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if model == "" {
@@ -213,30 +231,10 @@ func (s *Server) SetLimits(model string, l RateLimits) error {
 
 // ResetLimits clears every rate-limit window and the premature-retry records.
 func (s *Server) ResetLimits() {
-	s.limits.limiter.Reset()
-	s.limits.mu.Lock()
-	clear(s.limits.notBefore)
-	clear(s.limits.premature)
-	s.limits.mu.Unlock()
-}
-
-// redactAccount hides all but the last four characters of a raw key.
-func redactAccount(account string) string {
-	key, ok := strings.CutPrefix(account, "key:")
-	if !ok {
-		return account
-	}
-	return "key:" + redactKey(key)
-}
-
-// redactKey shows a key as "sk-…1234": enough to tell keys apart, not enough to use one.
-func redactKey(key string) string {
-	if len(key) <= 8 {
-		return "…" + key[max(0, len(key)-2):]
-	}
-	prefix := ""
-	if len(key) > 3 && key[:3] == "sk-" {
-		prefix = "sk-"
-	}
-	return prefix + "…" + key[len(key)-4:]
+	s.rates.limiter.Reset()
+	s.rates.lru.clear()
+	s.rates.mu.Lock()
+	clear(s.rates.notBefore)
+	clear(s.rates.premature)
+	s.rates.mu.Unlock()
 }

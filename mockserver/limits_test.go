@@ -1,11 +1,9 @@
 package mockserver
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,11 +17,6 @@ const (
 	rpmBody = `{"error":{"message":"You have exceeded your current request limit. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#rate-limit","type":"limit_requests","param":null,"code":"limit_requests"},"request_id":"%s"}`
 	tpmBody = `{"error":{"message":"You exceeded your current quota, please check your plan and billing details. For details, see: https://www.alibabacloud.com/help/en/model-studio/error-code#token-limit","type":"insufficient_quota","param":null,"code":"insufficient_quota"},"request_id":"%s"}`
 )
-
-func chatAs(t *testing.T, h http.Handler, key, body string) *httptest.ResponseRecorder {
-	t.Helper()
-	return do(t, h, http.MethodPost, "/compatible-mode/v1/chat/completions", key, body)
-}
 
 func TestRPMLimit(t *testing.T) {
 	t.Parallel()
@@ -111,7 +104,7 @@ func TestAccountsShareLimits(t *testing.T) {
 		t.Fatalf("other account: %d", rec.Code)
 	}
 	lim := srv.Limits()
-	if len(lim) != 2 || lim[0].Account != "account:team" || lim[0].Requests != 2 || lim[1].Account != "key:…-c" {
+	if len(lim) != 2 || lim[0].Account != "account:team" || lim[0].Requests != 2 || lim[1].Account != "key:sk-…#923e700d172f" {
 		t.Fatalf("limits %+v", lim)
 	}
 	if _, err := New(WithAccount("x", "sk-a"), WithAccount("y", "sk-a")); err == nil {
@@ -223,6 +216,7 @@ func TestControlLimitsClockReset(t *testing.T) {
 	call := func(method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer sk-test-key-1234")
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -239,7 +233,7 @@ func TestControlLimitsClockReset(t *testing.T) {
 		t.Fatal(st)
 	}
 	st, body := call("GET", "/_mock/limits", "")
-	want := `{"now":"2024-12-25T09:47:13Z","scopes":[{"account":"key:sk-…1234","model":"qwen3-max","rpm":1,"tpm":1000,"requests":1,"tokens":19,"remaining_requests":0,"remaining_tokens":981,"reset_requests_seconds":60,"reset_tokens_seconds":60,"premature_retries":0}]}`
+	want := `{"now":"2024-12-25T09:47:13Z","scopes":[{"account":"key:sk-…#3b3d2edc38e5","model":"qwen3-max","rpm":1,"tpm":1000,"requests":1,"tokens":19,"remaining_requests":0,"remaining_tokens":981,"reset_requests_seconds":60,"reset_tokens_seconds":60,"premature_retries":0}]}`
 	if st != 200 || body != want {
 		t.Fatalf("limits:\n got  %d %s\n want %s", st, body, want)
 	}
@@ -263,16 +257,6 @@ func TestControlLimitsClockReset(t *testing.T) {
 	if st, body := call("GET", "/_mock/health", ""); st != 200 || body != `{"status":"ok"}` {
 		t.Fatalf("health %d %s", st, body)
 	}
-}
-
-func readAll(t *testing.T, resp *http.Response) string {
-	t.Helper()
-	var v json.RawMessage
-	dec := json.NewDecoder(resp.Body)
-	if err := dec.Decode(&v); err != nil {
-		t.Fatal(err)
-	}
-	return string(v)
 }
 
 // TestStreamSettlesWhatWasSent: a client that goes away mid-stream is charged the prompt and

@@ -7,7 +7,7 @@ import (
 	"sort"
 )
 
-// Model describes one model of the catalogue (spec/api.md §6): its limits, thinking support,
+// Model describes one model of the catalogue (https://www.alibabacloud.com/help/en/model-studio/models): its limits, thinking support,
 // default rate limits and prices. The built-in catalogue lives in fixtures/models.json; the
 // same JSON shape can replace it through WithModelsJSON.
 type Model struct {
@@ -136,19 +136,20 @@ func (m *Model) validate() error {
 	return nil
 }
 
-// catalog is the server's immutable view of the models after overrides.
-type catalog struct {
+// catalogue is the server's immutable view of the models after overrides.
+type catalogue struct {
 	byID  map[string]*Model
 	order []*Model // sorted by id, for the models endpoint
 }
 
-// limitOverrides replaces a limit of every model when positive.
-type limitOverrides struct {
+// tokenOverrides replaces a token limit (context window, max input, max output) of every
+// model when positive.
+type tokenOverrides struct {
 	contextWindow, maxInput, maxOutput int
 }
 
-func newCatalog(models []Model, o limitOverrides) *catalog {
-	c := &catalog{byID: make(map[string]*Model, len(models))}
+func newCatalogue(models []Model, o tokenOverrides) *catalogue {
+	c := &catalogue{byID: make(map[string]*Model, len(models))}
 	for _, m := range models {
 		m := m
 		if o.contextWindow > 0 {
@@ -171,7 +172,7 @@ func newCatalog(models []Model, o limitOverrides) *catalog {
 	return c
 }
 
-func (c *catalog) lookup(id string) (*Model, bool) {
+func (c *catalogue) lookup(id string) (*Model, bool) {
 	m, ok := c.byID[id]
 	return m, ok
 }

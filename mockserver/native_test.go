@@ -2,42 +2,18 @@ package mockserver
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/qwenmock/qwenmock/mockserver/tokenizer"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-// golden compares got with testdata/golden/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\n got  %s\n want %s", name, got, want)
-	}
-}
-
 const nativePath = "/api/v1/services/aigc/text-generation/generation"
 
-// TestNativeGolden pins the exact native bodies and frames (spec/api.md §3.3, §3.4, §4).
+// TestNativeGolden pins the exact native bodies and frames.
 func TestNativeGolden(t *testing.T) {
 	t.Parallel()
 	who := `"input":{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"你是谁？"}]}`
@@ -290,10 +266,4 @@ func TestProcessRoute(t *testing.T) {
 	if st, body := call("sk-test", `{"text":"hi"}`); st != 400 || !strings.Contains(body, "input_text") {
 		t.Fatalf("bad body: %d %s", st, body)
 	}
-}
-
-// postNative sends a native request to a running server; header pairs follow the body.
-func postNative(t *testing.T, ts *TestServer, body string, headers ...string) (*http.Response, []byte) {
-	t.Helper()
-	return send(t, http.MethodPost, ts.URL+nativePath, body, append(apiHeaders(), headers...)...)
 }

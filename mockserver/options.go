@@ -1,8 +1,10 @@
 package mockserver
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -15,14 +17,16 @@ type config struct {
 	clock        Clock
 	apiKeys      map[string]bool
 	models       []Model
-	limits       limitOverrides
+	tokens       tokenOverrides
 	maxBodyBytes int64
 	newRequestID func() string
 	streamChunk  int
-	logger       *slog.Logger
-	fixtures     []Fixture
-	noBuiltins   bool
-	fallback     string
+	// sleep waits a simulated latency (sleepCtx unless a test injects its own).
+	sleep      func(ctx context.Context, d time.Duration) error
+	logger     *slog.Logger
+	fixtures   []Fixture
+	noBuiltins bool
+	fallback   string
 
 	rateAll          *RateLimits
 	rpmAll           *int
@@ -34,9 +38,12 @@ type config struct {
 	rateHeaders      bool
 	journalSize      int
 	journalBodyBytes int
+	journalBytes     int
 	latency          Latency
 	faultRate        float64
 	adminToken       string
+	insecureControl  bool
+	controlHosts     []string
 	onRequest        func(RequestRecord)
 }
 
@@ -165,19 +172,19 @@ func WithModels(models ...Model) Option {
 // WithContextWindow overrides the context window of every model (0 keeps each model's own).
 // A model's max input is lowered to the window if it was larger.
 func WithContextWindow(tokens int) Option {
-	return positiveOverride("WithContextWindow", tokens, func(c *config) { c.limits.contextWindow = tokens })
+	return positiveOverride("WithContextWindow", tokens, func(c *config) { c.tokens.contextWindow = tokens })
 }
 
 // WithMaxInputTokens overrides the max input tokens of every model (0 keeps each model's own).
 // Longer prompts get the real 400 "Range of input length should be [1, N]".
 func WithMaxInputTokens(tokens int) Option {
-	return positiveOverride("WithMaxInputTokens", tokens, func(c *config) { c.limits.maxInput = tokens })
+	return positiveOverride("WithMaxInputTokens", tokens, func(c *config) { c.tokens.maxInput = tokens })
 }
 
 // WithMaxOutputTokens overrides the max output tokens of every model, with and without
 // thinking (0 keeps each model's own).
 func WithMaxOutputTokens(tokens int) Option {
-	return positiveOverride("WithMaxOutputTokens", tokens, func(c *config) { c.limits.maxOutput = tokens })
+	return positiveOverride("WithMaxOutputTokens", tokens, func(c *config) { c.tokens.maxOutput = tokens })
 }
 
 func positiveOverride(name string, n int, set func(*config)) Option {
@@ -333,6 +340,21 @@ const DefaultJournalSize = 1000
 // DefaultJournalBodyBytes is how much of each request body the journal keeps.
 const DefaultJournalBodyBytes = 64 << 10
 
+// DefaultJournalBytes bounds the journal's total size: bodies, other fields and a fixed
+// allowance per record. The oldest records are dropped to stay within it.
+const DefaultJournalBytes = 32 << 20
+
+// WithJournalBytes sets the journal's total size bound (DefaultJournalBytes by default).
+func WithJournalBytes(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("WithJournalBytes: %d must be positive", n)
+		}
+		c.journalBytes = n
+		return nil
+	}
+}
+
 // WithJournal sets how many requests the journal keeps (0 turns it off) and how many bytes of
 // each body it keeps.
 func WithJournal(size, bodyBytes int) Option {
@@ -372,10 +394,37 @@ func WithFaultRate(rate float64) Option {
 	}
 }
 
-// WithAdminToken locks the control API: /_mock/* then needs "Authorization: Bearer <token>".
+// WithAdminToken locks the control API: /_mock/* (except GET /_mock/health) then needs
+// "Authorization: Bearer <token>", from any host. Without a token the control API answers
+// only requests addressed to a loopback host (or one of WithControlHosts) that no web page of
+// another site sent, and needs Content-Type: application/json on writes with a body.
 func WithAdminToken(token string) Option {
 	return func(c *config) error {
 		c.adminToken = token
+		return nil
+	}
+}
+
+// WithControlHosts adds host names (or addresses) that the control API answers without an
+// admin token, besides the loopback ones ("localhost", "*.localhost", 127.0.0.0/8, ::1).
+func WithControlHosts(hosts ...string) Option {
+	return func(c *config) error {
+		for _, h := range hosts {
+			h = strings.ToLower(strings.TrimSuffix(strings.Trim(h, "[]"), "."))
+			if h == "" {
+				return fmt.Errorf("WithControlHosts: empty host")
+			}
+			c.controlHosts = append(c.controlHosts, h)
+		}
+		return nil
+	}
+}
+
+// WithInsecureControlAPI serves /_mock/* to any host and any web page without a token: what
+// the control API did before it was locked. Use it only on a machine nobody else reaches.
+func WithInsecureControlAPI() Option {
+	return func(c *config) error {
+		c.insecureControl = true
 		return nil
 	}
 }

@@ -1,130 +1,145 @@
 package mockserver
 
 import (
-	"errors"
 	"net/http"
 	"time"
 )
 
 // wireShape is one API shape (compatible, native, …): it decodes requests into a
-// chatRequest and writes results and errors in its own format. Everything between — auth,
-// validation, token counting, faults, limits, the reply, its truncation and pacing — is the
-// shared pipeline in serveChat, so every shape behaves identically.
+// chatRequest, applies its own rules, and writes results and errors in its own format,
+// headers included. Everything between — auth, validation, token counting, faults, limits,
+// the reply, its truncation and pacing — is the shared pipeline in serveChat, so every shape
+// behaves identically. Options only one shape knows travel opaquely in chatRequest.Shape.
 type wireShape interface {
+	// name is the shape as the journal records it ("compatible", "native", …).
 	name() string
 	// streamRequested tells, before the body is decoded, whether the client asked for a
 	// stream, so that early errors go out in the form it expects.
 	streamRequested(r *http.Request, body []byte) bool
+	// decode turns the body into the core's request, or a bad_request *Error.
 	decode(r *http.Request, body []byte) (*chatRequest, *Error)
+	// check applies the shape's own rules once the core has resolved the model and the
+	// thinking mode (c.model, c.thinking), before the prompt is counted.
+	check(c *call) *Error
+	// writeError writes e in the shape's envelope (as one stream event when stream is set)
+	// with e.Status; it sets the headers through c.setHeaders.
 	writeError(w http.ResponseWriter, r *http.Request, e *Error, c *call, stream bool)
-	// writeResult writes the reply and returns the completion tokens that reached the client.
-	writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) int
+	// writeResult writes the reply and returns the completion tokens that reached the
+	// client, and whether the stream_drop fault cut the stream (sseWriter.dropped), in which
+	// case the pipeline aborts the connection.
+	writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) (sent int, dropped bool)
 }
 
 // serveChat runs one chat request through the pipeline:
-// read → auth → decode → validate and count → fault → admit → reply → pace and write →
+// auth → read → decode → validate and count → fault → admit → reply → pace and write →
 // settle → usage and journal. The HTTP status is decided before the first byte; after it,
-// only a stream frame can fail.
+// only a stream frame can fail. A stream_drop fault ends the connection without a proper end
+// of stream, once the request is in the journal.
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireShape) {
 	c := s.newCall(r)
-	key := bearerKey(r.Header.Get("Authorization"))
 	rec := RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
+	drop := s.runChat(w, r, shape, c, &rec)
+	rec.DurationMs = float64(time.Since(c.start).Microseconds()) / 1000
+	rec.Seq = s.journal.add(rec)
+	if s.cfg.onRequest != nil {
+		s.cfg.onRequest(rec)
+	}
+	if drop {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// runChat is the pipeline of serveChat up to the journal entry, which it fills in. It
+// reports whether the connection is to be dropped.
+func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape, c *call, rec *RequestRecord) (drop bool) {
+	key := bearerKey(r.Header.Get("Authorization"))
 	if key != "" {
 		rec.Key = redactKey(key)
 	}
-	defer func() {
-		rec.DurationMs = float64(time.Since(c.start).Microseconds()) / 1000
-		rec.Seq = s.journal.add(rec)
-		if s.cfg.onRequest != nil {
-			s.cfg.onRequest(rec)
-		}
-		if c.dropped {
-			// stream_drop: end the connection without a proper end of stream.
-			panic(http.ErrAbortHandler)
-		}
-	}()
 	fail := func(e *Error, stream bool) {
-		rec.Status, rec.ErrorCode = e.Status, e.CompatCode
+		rec.Status, rec.ErrorCode = e.Status, journalCode(e)
 		shape.writeError(w, r, e, c, stream)
 	}
 
+	// The key first: a client without a valid key gets its 401 before its body is read
+	// (peekBody), so it costs no body's worth of memory or journal.
+	if e := s.authenticate(r); e != nil {
+		fail(e, shape.streamRequested(r, peekBody(r)))
+		return false
+	}
 	body, e := s.readBody(w, r)
 	rec.Body, rec.BodyTruncated = capBody(body, s.cfg.journalBodyBytes)
 	if e != nil {
 		fail(e, false)
-		return
-	}
-	if e := s.authenticate(r); e != nil {
-		fail(e, shape.streamRequested(r, body))
-		return
+		return false
 	}
 	req, e := shape.decode(r, body)
 	if e != nil {
 		fail(e, shape.streamRequested(r, body))
-		return
+		return false
 	}
 	rec.Model, rec.Stream = req.Model, req.Stream
 	req.Fixture = r.Header.Get("X-Mock-Fixture")
-	if e := s.prepare(c, req); e != nil {
+	if e := s.prepare(c, req, shape); e != nil {
 		fail(e, req.Stream)
-		return
+		return false
 	}
 
 	fault, hasFault, e := s.faultFor(r, c)
 	if e != nil {
 		fail(e, req.Stream)
-		return
+		return false
 	}
 	if hasFault {
 		rec.Fault = fault.Kind
 		switch fault.Kind {
 		case FaultHang:
 			<-r.Context().Done()
-			return
+			return false
 		case FaultSlowHeaders:
 			delay := time.Duration(fault.DelayMs) * time.Millisecond
 			if delay == 0 {
 				delay = DefaultSlowHeadersDelay
 			}
-			if sleepCtx(r.Context(), delay) != nil {
-				return
+			if s.sleep(r.Context(), delay) != nil {
+				return false
 			}
 		case FaultStreamDrop:
 			if !req.Stream || fault.AfterChunks == 0 {
-				c.dropped = true
-				return
+				return true // drop before the first byte
 			}
 			c.fault = &fault
 		default:
 			fe := c.errorOfFault(fault)
 			if !req.Stream || fault.AfterChunks == 0 {
 				fail(fe, req.Stream)
-				return
+				return false
 			}
 			c.fault, c.faultErr = &fault, fe
 		}
 	}
 
-	adm, e := s.admit(w, c, key)
+	adm, e := s.admit(c, key)
+	c.admission = adm
 	rec.PrematureRetry = adm.premature
 	if e != nil {
 		fail(e, req.Stream)
-		return
+		return false
 	}
 	res, e := s.respond(c)
 	if e != nil {
 		s.settle(adm, 0)
 		fail(e, req.Stream)
-		return
+		return false
 	}
 	rec.Fixture = res.fixtureName()
 	c.pace = s.newPacer(r.Context(), c, res.fixture)
 	if !req.Stream && c.pace.tokens(res.completionTokens) != nil {
 		s.settle(adm, c.promptTokens) // the client gave up before the answer
 		rec.Status, rec.ErrorCode = 499, "client_closed_request"
-		return
+		return false
 	}
-	sent := shape.writeResult(w, r, c, res)
+	sent, dropped := shape.writeResult(w, r, c, res)
 	s.settle(adm, c.promptTokens+sent)
 	if sent < res.completionTokens && c.fault == nil {
 		s.log.Info("client went away mid-stream", "request_id", c.id, "model", c.modelID,
@@ -135,8 +150,9 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	rec.Status, rec.PromptTokens, rec.CompletionTokens = http.StatusOK, c.promptTokens, sent
 	rec.FinishReason = res.choices[0].finish
 	if c.faultErr != nil {
-		rec.ErrorCode = c.faultErr.CompatCode
+		rec.ErrorCode = journalCode(c.faultErr)
 	}
+	return dropped
 }
 
 // faultFor returns the fault a request gets: the X-Mock-Fault header, else a queued or
@@ -149,6 +165,3 @@ func (s *Server) faultFor(r *http.Request, c *call) (Fault, bool, *Error) {
 	f, ok := s.faults.take(c.modelID)
 	return f, ok, nil
 }
-
-// errInjected ends a stream that an injected fault interrupted.
-var errInjected = errors.New("fault injected")

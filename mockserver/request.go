@@ -18,7 +18,6 @@ type chatRequest struct {
 	Messages        []chatMessage
 	MessagesGiven   bool
 	Stream          bool
-	IncludeUsage    bool
 	MaxTokens       jsonInt
 	N               jsonInt
 	Seed            jsonInt
@@ -38,22 +37,45 @@ type chatRequest struct {
 	// Fixture names the fixture the client asked for with the X-Mock-Fixture header.
 	Fixture string
 
-	// Native shape only: result_format ("text" or "message") and incremental_output.
-	Native       bool
-	ResultFormat string
-	Incremental  bool
+	// Shape holds the options only the wire shape that decoded the request knows (the
+	// native result_format, the compatible include_usage, …). The core never looks inside.
+	Shape any
 }
 
-// chatMessage is one message of the conversation, with its text content flattened.
+// chatMessage is one turn of the conversation in the core's model. It holds what every wire
+// shape can send, so that an adapter only translates:
+//   - compatible/native messages: role, content (a string or text parts), tool_calls,
+//     tool_call_id, partial;
+//   - Anthropic Messages blocks: text and image go to Parts, thinking to Reasoning, tool_use to
+//     ToolCalls, and each tool_result becomes a message of role "tool" (ToolCallID, ToolError);
+//   - Responses items: a message item is a message, function_call a ToolCalls entry of an
+//     assistant message, function_call_output a "tool" message, reasoning the Reasoning of
+//     the assistant message it precedes.
+//
+// The prompt is counted from Role, Content and ToolCalls as Qwen's chat template renders
+// them; Reasoning of earlier turns is kept but not rendered, as the template drops it.
 type chatMessage struct {
-	Role       string
-	Content    string
-	Partial    bool
+	Role      string // "system", "user", "assistant" or "tool"
+	Content   string // the text, flattened: what the prompt renders and fixtures match
+	Parts     []messagePart
+	Reasoning string // the thinking an earlier assistant turn showed
+	Partial   bool   // the last assistant message is a prefix to continue
+
 	ToolCalls  []historyToolCall // assistant messages
-	ToolCallID string            // tool messages
+	ToolCallID string            // tool messages: the call this result answers
+	ToolError  bool              // tool messages: the result reports a failed call
+}
+
+// messagePart is one part of a message's content as sent, when it came in parts.
+type messagePart struct {
+	Type      string // "text" or "image"
+	Text      string // text
+	URL       string // image: an http(s) URL or a data: URL
+	MediaType string // image: the media type of inline data, e.g. "image/png"
 }
 
 // historyToolCall is a tool call made by the assistant earlier in the conversation.
+// Arguments is the JSON text of the arguments.
 type historyToolCall struct {
 	ID, Name, Arguments string
 }
@@ -87,54 +109,11 @@ func (n *jsonInt) UnmarshalJSON(b []byte) error {
 // intIn reports whether the parameter, if given, lies in [lo, hi].
 func (n jsonInt) intIn(lo, hi float64) bool { return !n.set || (n.v >= lo && n.v <= hi) }
 
-// messageContent is a message's content: a string, null, or an array of text parts
-// ({"type":"text","text":"…"}), which the Vercel AI SDK always sends.
-type messageContent struct {
-	text string
-}
+// wireError is a decoding error whose message is what the client sees, raised by a shape's
+// own UnmarshalJSON methods.
+type wireError struct{ msg string }
 
-type contentPart struct {
-	Type string  `json:"type"`
-	Text *string `json:"text"`
-}
-
-// contentError reports a content value the real API does not accept.
-type contentError struct{ msg string }
-
-func (e *contentError) Error() string { return e.msg }
-
-func (c *messageContent) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case string(b) == "null":
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		return json.Unmarshal(b, &c.text)
-	case len(b) > 0 && b[0] == '[':
-		var parts []json.RawMessage
-		if err := json.Unmarshal(b, &parts); err != nil {
-			return err
-		}
-		var sb strings.Builder
-		for i, raw := range parts {
-			var p contentPart
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return &contentError{fmt.Sprintf("Invalid content part %d: each part must be an object such as {\"type\": \"text\", \"text\": \"...\"}.", i)}
-			}
-			if p.Type != "text" {
-				return &contentError{fmt.Sprintf("Content part %d has type '%s'; this model accepts only parts of type 'text'.", i, p.Type)}
-			}
-			if p.Text == nil {
-				return &contentError{fmt.Sprintf("Content part %d of type 'text' has no 'text' field.", i)}
-			}
-			sb.WriteString(*p.Text)
-		}
-		c.text = sb.String()
-		return nil
-	default:
-		return &json.UnmarshalTypeError{Value: jsonKind(b), Type: reflect.TypeFor[string]()}
-	}
-}
+func (e *wireError) Error() string { return e.msg }
 
 // jsonKind names the kind of a JSON value for error messages.
 func jsonKind(b []byte) string {
@@ -160,7 +139,7 @@ func jsonKind(b []byte) string {
 
 // decodeError turns a decoding error into the 400 a client sees.
 func decodeError(body []byte, err error) *Error {
-	var ce *contentError
+	var ce *wireError
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {

@@ -13,6 +13,7 @@ type replyPlan struct {
 	reasoning string
 	content   string
 	toolCalls []historyToolCall
+	err       *Error // no valid tool call could be made (errToolSchema)
 }
 
 // respond produces the reply: n choices, each chosen by a fixture or the fallback, then cut to
@@ -35,13 +36,16 @@ func (s *Server) respond(c *call) (*result, *Error) {
 		return nil, errorOf(fx.Error)
 	}
 	if fx == nil && s.cfg.fallback == FallbackStrict {
-		return nil, errFixture(400, "no_fixture_matched", s.fixtures.nearMisses(view))
+		return nil, errMock("no_fixture_matched", s.fixtures.nearMisses(view))
 	}
 	res := &result{choices: make([]choiceResult, n), fixture: fx}
 	for i := range n {
 		f := gofakeit.NewFaker(s.replySource(c, i), false)
 		p := s.plan(c, fx, f)
-		ch := s.finish(c, p)
+		if p.err != nil {
+			return nil, p.err
+		}
+		ch := s.truncate(c, p)
 		ch.index = i
 		for j := range ch.toolCalls {
 			ch.toolCalls[j].ID = callID(f)
@@ -95,7 +99,7 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 	case fromFixture != nil && req.ToolChoice.Mode == "auto":
 		// A fixture with only content answers in words.
 	default:
-		p.toolCalls = decideToolCalls(req, f)
+		p.toolCalls, p.err = decideToolCalls(req, f)
 	}
 	if len(p.toolCalls) > 0 {
 		p.content = ""
@@ -117,10 +121,10 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 	return p
 }
 
-// finish cuts a plan to the output cap and counts its tokens (spec/api.md §7). Reasoning
+// truncate cuts a plan to the output cap and counts its tokens. Reasoning
 // comes first and stops at thinking_budget; a cap that lands inside the reasoning leaves the
 // content empty. Stop sequences cut the content before their first match.
-func (s *Server) finish(c *call, p replyPlan) choiceResult {
+func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 	ch := choiceResult{finish: "stop", fixture: p.fixture}
 	budget := c.maxOutput
 

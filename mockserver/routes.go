@@ -6,9 +6,10 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// routes is the whole route table. Paths copy the real service (spec/api.md §1) so that a
-// client switches to the mock by changing only scheme and host; /v1/... aliases serve clients
-// configured with a bare /v1 base.
+// routes is the whole route table. Paths copy the real service
+// (https://www.alibabacloud.com/help/en/model-studio/compatibility-of-openai-with-dashscope)
+// so that a client switches to the mock by changing only scheme and host; /v1/... aliases
+// serve clients configured with a bare /v1 base.
 func (s *Server) routes() *mux.Router {
 	r := mux.NewRouter()
 	r.SkipClean(true)
@@ -20,22 +21,25 @@ func (s *Server) routes() *mux.Router {
 
 	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
+	s.wrongMethods(r)
 
-	// The control API (spec/interface.md), locked by WithAdminToken when set.
+	// The control API, guarded by controlGuard.
 	ctl := r.PathPrefix("/_mock").Subrouter()
-	ctl.Use(s.requireAdmin)
-	ctl.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet)
-	ctl.HandleFunc("/requests", s.handleRequests).Methods(http.MethodGet)
-	ctl.HandleFunc("/requests", s.handleClearRequests).Methods(http.MethodDelete)
-	ctl.HandleFunc("/reset", s.handleReset).Methods(http.MethodPost)
-	ctl.HandleFunc("/limits", s.handleLimits).Methods(http.MethodGet)
-	ctl.HandleFunc("/clock/advance", s.handleClockAdvance).Methods(http.MethodPost)
-	ctl.HandleFunc("/faults", s.handleFaults).Methods(http.MethodPost)
-	ctl.HandleFunc("/usage", s.handleUsage).Methods(http.MethodGet)
-	ctl.HandleFunc("/config", s.handleGetConfig).Methods(http.MethodGet)
-	ctl.HandleFunc("/config", s.handlePatchConfig).Methods(http.MethodPatch)
-	ctl.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
-	ctl.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)
+	ctl.Use(s.controlGuard)
+	type methods = map[string]http.HandlerFunc
+	for path, m := range map[string]methods{
+		"/health":        {http.MethodGet: s.handleHealth},
+		"/requests":      {http.MethodGet: s.handleRequests, http.MethodDelete: s.handleClearRequests},
+		"/reset":         {http.MethodPost: s.handleReset},
+		"/limits":        {http.MethodGet: s.handleLimits},
+		"/clock/advance": {http.MethodPost: s.handleClockAdvance},
+		"/faults":        {http.MethodPost: s.handleFaults},
+		"/usage":         {http.MethodGet: s.handleUsage},
+		"/config":        {http.MethodGet: s.handleGetConfig, http.MethodPatch: s.handlePatchConfig},
+	} {
+		ctl.Handle(path, s.controlRoutes(m))
+	}
+	ctl.NotFoundHandler = s.controlGuard(http.HandlerFunc(s.handleNotFound))
 
 	r.NotFoundHandler = http.HandlerFunc(s.handleNotFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.handleMethodNotAllowed)
@@ -43,9 +47,9 @@ func (s *Server) routes() *mux.Router {
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	s.writeCompatError(w, r, errNotFound(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+	writeCompatError(w, errNotFound(r.Method, r.URL.Path), s.cfg.newRequestID())
 }
 
 func (s *Server) handleMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.writeCompatError(w, r, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID(), false)
+	writeCompatError(w, errMethodNotAllowed(r.Method, r.URL.Path), s.cfg.newRequestID())
 }

@@ -3,7 +3,6 @@ package mockserver
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 )
@@ -81,7 +80,7 @@ func complete(t *testing.T, ts *TestServer, body string, headers ...string) repl
 }
 
 // stream sends the same request with stream and include_usage, checks the framing rules of
-// spec/api.md §3.2 and reassembles the reply.
+// the real service and reassembles the reply.
 func stream(t *testing.T, ts *TestServer, body string, headers ...string) reply {
 	t.Helper()
 	body = strings.TrimSuffix(strings.TrimSpace(body), "}") + `,"stream":true,"stream_options":{"include_usage":true}}`
@@ -221,11 +220,4 @@ func bothWays(t *testing.T, ts *TestServer, body string, headers ...string) repl
 		t.Fatalf("usage differs: %+v vs %+v", a.Usage, b.Usage)
 	}
 	return a
-}
-
-// post sends body to the compatible endpoint of a running server.
-func post(t *testing.T, ts *TestServer, body string, headers ...string) (int, []byte) {
-	t.Helper()
-	resp, out := send(t, http.MethodPost, ts.OpenAIBaseURL()+"/chat/completions", body, append(apiHeaders(), headers...)...)
-	return resp.StatusCode, out
 }

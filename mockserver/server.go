@@ -22,13 +22,13 @@ import (
 type Server struct {
 	cfg      config
 	clock    *offsetClock
-	models   *catalog
+	models   *catalogue
 	tok      *tokenizer.Tokenizer
 	router   *mux.Router
 	log      *slog.Logger
 	chunkBy  int
 	fixtures *fixtureSet
-	limits   *rateLimits
+	rates    *rateLimiter
 	journal  *journal
 	faults   *faultQueue
 	latency  *latencySetting
@@ -48,6 +48,7 @@ func New(opts ...Option) (*Server, error) {
 		fallback:         FallbackGenerate,
 		journalSize:      DefaultJournalSize,
 		journalBodyBytes: DefaultJournalBodyBytes,
+		journalBytes:     DefaultJournalBytes,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -75,13 +76,13 @@ func New(opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		clock:    &offsetClock{base: cfg.clock},
-		models:   newCatalog(cfg.models, cfg.limits),
+		models:   newCatalogue(cfg.models, cfg.tokens),
 		tok:      tokenizer.Default(),
 		log:      cfg.logger,
 		chunkBy:  cfg.streamChunk,
 		fixtures: fixtures,
 	}
-	s.limits = &rateLimits{
+	s.rates = &rateLimiter{
 		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
 		headers:   cfg.rateHeaders,
 		rpmAll:    cfg.rpmAll,
@@ -90,6 +91,7 @@ func New(opts ...Option) (*Server, error) {
 		notBefore: map[ratelimit.Key]time.Time{},
 		premature: map[ratelimit.Key]int{},
 		accountOf: maps.Clone(cfg.accounts),
+		lru:       scopeLRU{max: MaxScopes},
 		catalogued: func(model string) RateLimits {
 			if m, ok := s.models.lookup(model); ok {
 				return RateLimits{RPM: m.RPM, TPM: m.TPM}
@@ -98,17 +100,17 @@ func New(opts ...Option) (*Server, error) {
 		},
 	}
 	if cfg.rateAll != nil {
-		s.limits.rpmAll, s.limits.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
+		s.rates.rpmAll, s.rates.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
 	}
-	if s.limits.perModel == nil {
-		s.limits.perModel = map[string]RateLimits{}
+	if s.rates.perModel == nil {
+		s.rates.perModel = map[string]RateLimits{}
 	}
-	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes)
+	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes, cfg.journalBytes)
 	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	if cfg.burst {
-		s.limits.limiter.Burst = &ratelimit.BurstRule{}
+		s.rates.limiter.Burst = &ratelimit.BurstRule{}
 	}
 	s.router = s.routes()
 	return s, nil
@@ -122,8 +124,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Now is the server's current time: its clock plus every Advance.
 func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// Advance moves the server's clock forward by d without sleeping.
-func (s *Server) Advance(d time.Duration) { s.clock.advance(d) }
+// Advance moves the server's clock forward by d without sleeping. The total of every Advance
+// is bounded by MaxClockOffset: a step that would pass it moves the clock to the bound.
+func (s *Server) Advance(d time.Duration) {
+	if !s.clock.advance(d) && d > 0 {
+		s.clock.advance(MaxClockOffset - time.Duration(s.clock.offset.Load()))
+	}
+}
 
 // Models returns the server's model catalogue after overrides, sorted by id.
 func (s *Server) Models() []Model {

@@ -9,22 +9,6 @@ import (
 	"testing"
 )
 
-func postStream(t *testing.T, url, body string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/compatible-mode/v1/chat/completions", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer sk-test")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
-}
-
 func TestStreamFraming(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t, WithClock(FixedClock(testTime)), WithRequestIDs(sequentialIDs()))

@@ -27,7 +27,7 @@ func TestJournal(t *testing.T) {
 	}
 	s := all[0]
 	if !s.Stream || s.Status != 200 || s.PromptTokens != 9 || s.CompletionTokens != 3 || s.FinishReason != "length" ||
-		s.Shape != "compatible" || s.Key != "…st" || s.Path != "/compatible-mode/v1/chat/completions" || !s.BodyTruncated || len(s.Body) > 40 {
+		s.Shape != "compatible" || s.Key != "sk-…#f3abf2a6cc4f" || s.Path != "/compatible-mode/v1/chat/completions" || !s.BodyTruncated || len(s.Body) > 40 {
 		t.Errorf("stream record %+v", s)
 	}
 	if last := ts.ExpectLastRequest(t); last.Status != 429 || last.ErrorCode != "limit_requests" || last.Model != "qwen-max" {
@@ -183,10 +183,11 @@ func TestStreamDropAndHang(t *testing.T) {
 		t.Fatalf("hang: %v", err)
 	}
 	// slow_headers: the answer comes after the delay.
-	start := time.Now()
-	r := complete(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`, "X-Mock-Fault", "slow_headers; delay_ms=150")
-	if r.Status != 200 || time.Since(start) < 150*time.Millisecond {
-		t.Fatalf("slow headers: %d after %v", r.Status, time.Since(start))
+	var sl sleepLog
+	slow := NewTestServer(t, sl.option())
+	r := complete(t, slow, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`, "X-Mock-Fault", "slow_headers; delay_ms=150")
+	if waits := sl.get(); r.Status != 200 || len(waits) != 1 || waits[0] != 150*time.Millisecond {
+		t.Fatalf("slow headers: %d after waits %v", r.Status, waits)
 	}
 }
 
@@ -212,29 +213,31 @@ func TestFaultRateSeeded(t *testing.T) {
 
 func TestLatency(t *testing.T) {
 	t.Parallel()
-	ts := NewTestServer(t, WithLatency(100*time.Millisecond, 10*time.Millisecond, 0))
-	start := time.Now()
+	var sl sleepLog
+	ts := NewTestServer(t, WithLatency(100*time.Millisecond, 10*time.Millisecond, 0), sl.option())
 	r := complete(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":5}`)
-	if took := time.Since(start); r.Status != 200 || took < 150*time.Millisecond {
-		t.Fatalf("non-stream waited %v, want at least 100ms + 5×10ms", took)
+	if waits := sl.get(); r.Status != 200 || sumDurations(waits) != 150*time.Millisecond {
+		t.Fatalf("non-stream waited %v, want 100ms + 5×10ms", waits)
 	}
-	// Streams: the first content chunk comes after the first-token latency, not the headers.
+	// Streams: the headers go out before the first-token latency is spent. The sleeper
+	// holds the first wait until the client has the headers.
+	gated := &sleepLog{gate: make(chan struct{})}
+	ts = NewTestServer(t, WithLatency(100*time.Millisecond, 10*time.Millisecond, 0), gated.option())
 	req, _ := http.NewRequest(http.MethodPost, ts.OpenAIBaseURL()+"/chat/completions",
 		strings.NewReader(`{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":8,"stream":true}`))
 	req.Header.Set("Authorization", "Bearer sk-test")
-	start = time.Now()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	headers := time.Since(start)
+	close(gated.gate)
 	io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if total := time.Since(start); total < 180*time.Millisecond || headers > total-100*time.Millisecond {
-		t.Fatalf("stream: headers after %v, end after %v", headers, total)
+	if waits := gated.get(); len(waits) == 0 || waits[0] < 100*time.Millisecond || sumDurations(waits) != 180*time.Millisecond {
+		t.Fatalf("stream waits %v, want the first token's 100ms first and 100ms + 8×10ms in all", waits)
 	}
 	// A fixture's latency wins over the server's.
-	fast := NewTestServer(t, WithLatency(time.Hour, 0, 0), WithFixtures(Fixture{Name: "f", Reply: &FixtureReply{}, Latency: &FixtureLatency{FirstToken: "1ms"}}))
+	fast := NewTestServer(t, WithLatency(MaxFirstTokenLatency, 0, 0), WithFixtures(Fixture{Name: "f", Reply: &FixtureReply{}, Latency: &FixtureLatency{FirstToken: "1ms"}}))
 	if r := complete(t, fast, `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":3}`); r.Status != 200 {
 		t.Fatal(r.Raw)
 	}
@@ -251,7 +254,7 @@ func TestUsageAndCost(t *testing.T) {
 	u := ts.Usage()
 	in, out := 2*r.Usage.PromptTokens, 2*r.Usage.CompletionTokens
 	wantCost := (float64(in)*1.2 + float64(out)*6.0) / 1e6
-	if len(u) != 1 || u[0].Requests != 2 || u[0].PromptTokens != in || u[0].CompletionTokens != out || u[0].Key != "…st" || !u[0].Priced ||
+	if len(u) != 1 || u[0].Requests != 2 || u[0].PromptTokens != in || u[0].CompletionTokens != out || u[0].Key != "sk-…#f3abf2a6cc4f" || !u[0].Priced ||
 		u[0].CostUSD < wantCost-1e-12 || u[0].CostUSD > wantCost+1e-12 {
 		t.Fatalf("usage %+v, want cost %v", u, wantCost)
 	}
@@ -295,10 +298,13 @@ func TestRuntimeConfig(t *testing.T) {
 func TestAdminToken(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t, WithAdminToken("secret"))
-	if st, body := controlCall(t, ts, "GET", "/_mock/health", ""); st != 401 || !strings.Contains(body, `"code":"invalid_admin_token"`) {
+	if st, body := controlCall(t, ts, "GET", "/_mock/requests", ""); st != 401 || !strings.Contains(body, `"code":"invalid_admin_token"`) {
 		t.Fatalf("no token: %d %s", st, body)
 	}
-	if st, _ := controlCall(t, ts, "GET", "/_mock/health", "", "Authorization", "Bearer secret"); st != 200 {
+	if st, _ := controlCall(t, ts, "GET", "/_mock/health", ""); st != 200 {
+		t.Fatalf("health is open: %d", st)
+	}
+	if st, _ := controlCall(t, ts, "GET", "/_mock/requests", "", "Authorization", "Bearer secret"); st != 200 {
 		t.Fatalf("with token: %d", st)
 	}
 	// The API itself is not locked by the admin token.
@@ -336,11 +342,4 @@ func TestManyServers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-}
-
-// controlCall sends a control request and returns the status and body.
-func controlCall(t *testing.T, ts *TestServer, method, path, body string, headers ...string) (int, string) {
-	t.Helper()
-	resp, out := send(t, method, ts.URL+path, body, headers...)
-	return resp.StatusCode, string(out)
 }

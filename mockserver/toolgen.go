@@ -2,8 +2,6 @@ package mockserver
 
 import (
 	"strings"
-	"sync"
-	"unicode"
 
 	"github.com/brianvoe/gofakeit/v7"
 
@@ -18,8 +16,9 @@ import (
 //     none does, calls one in half the cases, decided by the seeded Faker.
 //
 // parallel_tool_calls lets one reply call up to three tools. Arguments are generated from each
-// function's JSON Schema, so they validate against it.
-func decideToolCalls(req *chatRequest, f *gofakeit.Faker) []historyToolCall {
+// function's JSON Schema, so they validate against it; a schema for which no valid arguments
+// can be made within the generator's budget is a 400 (errToolSchema), never invalid arguments.
+func decideToolCalls(req *chatRequest, f *gofakeit.Faker) ([]historyToolCall, *Error) {
 	var chosen []toolDef
 	switch req.ToolChoice.Mode {
 	case "function":
@@ -30,12 +29,12 @@ func decideToolCalls(req *chatRequest, f *gofakeit.Faker) []historyToolCall {
 		}
 	case "auto", "required":
 		if req.ToolChoice.Mode == "auto" && viewOf(req).toolResult {
-			return nil
+			return nil, nil
 		}
 		relevant := relevantTools(req.Tools, viewOf(req).lastUser)
 		if len(relevant) == 0 {
 			if req.ToolChoice.Mode == "auto" && f.IntN(2) == 0 {
-				return nil
+				return nil, nil
 			}
 			relevant = []toolDef{req.Tools[f.IntN(len(req.Tools))]}
 		}
@@ -48,58 +47,44 @@ func decideToolCalls(req *chatRequest, f *gofakeit.Faker) []historyToolCall {
 	}
 	calls := make([]historyToolCall, len(chosen))
 	for i, t := range chosen {
-		calls[i] = historyToolCall{Name: t.Name, Arguments: generateArguments(t, f)}
+		args, err := generateArguments(t, f)
+		if err != nil {
+			return nil, errToolSchema(t.Name, err)
+		}
+		calls[i] = historyToolCall{Name: t.Name, Arguments: args}
 	}
-	return calls
+	return calls, nil
 }
 
 // generateArguments makes arguments that validate against the tool's parameters schema,
-// written as the model writes JSON. A schema the generator cannot satisfy gets "{}".
-func generateArguments(t toolDef, f *gofakeit.Faker) string {
+// written as the model writes JSON. When generation fails (unsatisfiable, or over budget),
+// "{}" is the answer if it validates; otherwise the error.
+func generateArguments(t toolDef, f *gofakeit.Faker) (string, error) {
 	if len(t.Parameters) == 0 {
-		return "{}"
+		return "{}", nil
 	}
-	sch, err := compiledSchema(t.Parameters)
+	sch, err := schemaCache.Compile(t.Parameters)
 	if err != nil {
-		return "{}"
+		return "", err
 	}
 	out, err := sch.Generate(f)
 	if err != nil {
-		return "{}"
+		if sch.Valid([]byte("{}")) {
+			return "{}", nil
+		}
+		return "", err
 	}
-	return pythonJSON(out)
+	return pythonJSON(out), nil
 }
+
+// SchemaCacheBytes bounds the process-wide cache of compiled tool schemas (estimated
+// compiled size, see schemagen.CostOf). Server.Reset empties it.
+const SchemaCacheBytes = 8 << 20
 
 // schemaCache keeps compiled parameter schemas: compiling costs most of a generation, and
-// test suites send the same tools again and again. It is bounded by dropping everything when
-// full.
-var schemaCache struct {
-	mu sync.Mutex // guards m
-	m  map[string]*schemagen.Schema
-}
-
-const schemaCacheSize = 512
-
-func compiledSchema(schema []byte) (*schemagen.Schema, error) {
-	key := string(schema)
-	schemaCache.mu.Lock()
-	sch, ok := schemaCache.m[key]
-	schemaCache.mu.Unlock()
-	if ok {
-		return sch, nil
-	}
-	sch, err := schemagen.Compile(schema)
-	if err != nil {
-		return nil, err
-	}
-	schemaCache.mu.Lock()
-	if schemaCache.m == nil || len(schemaCache.m) >= schemaCacheSize {
-		schemaCache.m = make(map[string]*schemagen.Schema)
-	}
-	schemaCache.m[key] = sch
-	schemaCache.mu.Unlock()
-	return sch, nil
-}
+// test suites send the same tools again and again. Keyed by a hash of the compact schema,
+// bounded in bytes, least recently used out.
+var schemaCache = schemagen.NewCache(SchemaCacheBytes)
 
 // relevantTools returns the tools with a name word (of three letters or more, other than
 // get/set/list-like verbs) found in text.
@@ -107,7 +92,7 @@ func relevantTools(tools []toolDef, text string) []toolDef {
 	text = strings.ToLower(text)
 	var out []toolDef
 	for _, t := range tools {
-		for _, w := range nameWords(t.Name) {
+		for _, w := range schemagen.NameWords(t.Name) {
 			if len(w) >= 3 && !commonVerbs[w] && strings.Contains(text, w) {
 				out = append(out, t)
 				break
@@ -118,28 +103,3 @@ func relevantTools(tools []toolDef, text string) []toolDef {
 }
 
 var commonVerbs = map[string]bool{"get": true, "set": true, "list": true, "find": true, "fetch": true, "create": true, "update": true, "delete": true, "search": false, "the": true, "for": true}
-
-// nameWords splits snake_case, kebab-case and camelCase names into lower-case words.
-func nameWords(name string) []string {
-	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	for _, r := range name {
-		switch {
-		case r == '_' || r == '-' || r == '.' || unicode.IsSpace(r):
-			flush()
-		case unicode.IsUpper(r) && len(cur) > 0 && !unicode.IsUpper(cur[len(cur)-1]):
-			flush()
-			cur = append(cur, r)
-		default:
-			cur = append(cur, r)
-		}
-	}
-	flush()
-	return words
-}

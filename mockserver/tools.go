@@ -2,7 +2,6 @@ package mockserver
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 )
 
@@ -11,7 +10,25 @@ type toolDef struct {
 	Name        string
 	Description string
 	Parameters  json.RawMessage // the JSON Schema of the arguments; may be empty
-	Raw         json.RawMessage // the tool object as sent, for the prompt rendering
+	// Raw is the tool as Qwen's chat template renders it: the compatible
+	// {"type":"function","function":{…}} object as sent, key order kept. Shapes whose tools
+	// look otherwise build it with newToolDef.
+	Raw json.RawMessage
+}
+
+// newToolDef builds a tool from its parts, with Raw in the compatible form the chat template
+// renders: {"type": "function", "function": {"name", "description", "parameters"}}.
+func newToolDef(name, description string, parameters json.RawMessage) toolDef {
+	fn := struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters,omitempty"`
+	}{name, description, parameters}
+	raw := marshalJSON(struct {
+		Type     string `json:"type"`
+		Function any    `json:"function"`
+	}{"function", fn})
+	return toolDef{Name: name, Description: description, Parameters: parameters, Raw: raw}
 }
 
 // toolChoice is the request's tool_choice: "auto" (the default), "none", "required", or one
@@ -19,73 +36,6 @@ type toolDef struct {
 type toolChoice struct {
 	Mode string // "auto", "none", "required" or "function"
 	Name string // for "function"
-}
-
-type toolWire struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	} `json:"function"`
-}
-
-func parseTools(raw []json.RawMessage) ([]toolDef, *Error) {
-	var tools []toolDef
-	seen := map[string]bool{}
-	for i, r := range raw {
-		var w toolWire
-		if err := json.Unmarshal(r, &w); err != nil || w.Function == nil || w.Function.Name == "" {
-			return nil, errBadRequest(fmt.Sprintf("tools[%d] must be an object {\"type\": \"function\", \"function\": {\"name\": ..., \"parameters\": {...}}}.", i))
-		}
-		if w.Type != "" && w.Type != "function" {
-			return nil, errBadRequest(fmt.Sprintf("tools[%d].type must be 'function', not '%s'.", i, w.Type))
-		}
-		if seen[w.Function.Name] {
-			return nil, errBadRequest(fmt.Sprintf("tools[%d]: the function name '%s' is used twice.", i, w.Function.Name))
-		}
-		seen[w.Function.Name] = true
-		params := w.Function.Parameters
-		if k := jsonKind(params); k == "null" || k == "nothing" {
-			params = nil
-		} else if k != "object" && k != "bool" {
-			return nil, errBadRequest(fmt.Sprintf("tools[%d].function.parameters must be a JSON Schema object.", i))
-		}
-		tools = append(tools, toolDef{Name: w.Function.Name, Description: w.Function.Description, Parameters: params, Raw: r})
-	}
-	return tools, nil
-}
-
-func parseToolChoice(raw json.RawMessage, tools []toolDef) (toolChoice, *Error) {
-	switch jsonKind(raw) {
-	case "nothing", "null":
-		return toolChoice{Mode: "auto"}, nil
-	case "string":
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "auto", "none", "required":
-			return toolChoice{Mode: s}, nil
-		}
-		return toolChoice{}, errBadRequest(fmt.Sprintf("tool_choice must be 'auto', 'none', 'required' or {\"type\": \"function\", \"function\": {\"name\": ...}}, not '%s'.", s))
-	case "object":
-		var w struct {
-			Type     string `json:"type"`
-			Function struct {
-				Name string `json:"name"`
-			} `json:"function"`
-		}
-		if err := json.Unmarshal(raw, &w); err != nil || w.Function.Name == "" {
-			return toolChoice{}, errBadRequest("tool_choice must name a function: {\"type\": \"function\", \"function\": {\"name\": ...}}.")
-		}
-		for _, t := range tools {
-			if t.Name == w.Function.Name {
-				return toolChoice{Mode: "function", Name: t.Name}, nil
-			}
-		}
-		return toolChoice{}, errBadRequest(fmt.Sprintf("tool_choice names the function '%s', which is not in tools.", w.Function.Name))
-	}
-	return toolChoice{}, errBadRequest("tool_choice must be a string or an object.")
 }
 
 // toolsSystemBlock renders the tool definitions as Qwen's chat template places them in the

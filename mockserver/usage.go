@@ -9,7 +9,7 @@ import (
 // UsageRecord is the tokens and cost of one (key, model) so far, priced with the model's
 // tiers (the tier is chosen by each request's input length; cached tokens are not modelled).
 type UsageRecord struct {
-	Key              string  `json:"key"` // redacted
+	Key              string  `json:"key"` // the key's label (see keyLabel), or "(other keys)"
 	Model            string  `json:"model"`
 	Requests         int     `json:"requests"`
 	PromptTokens     int     `json:"prompt_tokens"`
@@ -21,17 +21,21 @@ type UsageRecord struct {
 
 type usageKey struct{ key, model string }
 
-// usageBook accumulates usage per (key, model).
+// usageBook accumulates usage per (key, model), at most MaxUsageRecords rows.
 type usageBook struct {
 	mu sync.Mutex // guards m
 	m  map[usageKey]*UsageRecord
 }
 
 func (u *usageBook) add(key string, m *Model, modelID string, prompt, completion int) {
-	k := usageKey{redactKey(key), modelID}
+	k := usageKey{keyLabel(key), modelID}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r, ok := u.m[k]
+	if !ok && len(u.m) >= MaxUsageRecords {
+		k.key = otherKeys
+		r, ok = u.m[k]
+	}
 	if !ok {
 		r = &UsageRecord{Key: k.key, Model: modelID, Priced: m.Pricing != nil && len(m.Pricing.Tiers) > 0}
 		u.m[k] = r

@@ -35,9 +35,13 @@ type settings struct {
 	adminToken      string
 	logFormat       string
 	shutdownTimeout time.Duration
+	idleTimeout     time.Duration
+	readTimeout     time.Duration
+	maxConnections  int
+	insecureControl bool
 	configPath      string
 	fileOpts        []mockserver.Option // what only the config file can say
-	startFaults     []faultEntry        // faults queued at start (config file)
+	startFaults     []mockserver.Fault  // faults queued at start (config file)
 	version         bool
 }
 
@@ -105,6 +109,9 @@ func (s settings) options() []mockserver.Option {
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
+	if s.insecureControl {
+		opts = append(opts, mockserver.WithInsecureControlAPI())
+	}
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -143,9 +150,13 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.DurationVar(&s.perToken, "token-latency", 0, "simulated time between tokens (Go duration, e.g. 20ms)")
 	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
 	fs.Float64Var(&s.faultRate, "fault-rate", 0, "fraction of requests (0 to 1) that get a random injected fault, seeded")
-	fs.StringVar(&s.adminToken, "admin-token", "", "when set, /_mock/* needs Authorization: Bearer <token>")
+	fs.StringVar(&s.adminToken, "admin-token", "", "when set, /_mock/* needs Authorization: Bearer <token>; generated and printed when listening beyond loopback without one")
 	fs.StringVar(&s.logFormat, "log-format", "text", "request log format: text or json")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may finish")
+	fs.DurationVar(&s.idleTimeout, "idle-timeout", defaultIdleTimeout, "close a keep-alive connection idle for this long")
+	fs.DurationVar(&s.readTimeout, "read-timeout", defaultReadTimeout, "longest time to read a request's headers, and again its body; slower clients are cut off")
+	fs.IntVar(&s.maxConnections, "max-connections", defaultMaxConnections, "most connections open at once; more get 503 and are closed")
+	fs.BoolVar(&s.insecureControl, "insecure-control-api", false, "serve /_mock/* to any host and web page without a token (no token is generated)")
 	fs.StringVar(&s.configPath, "config", "", "YAML config file: every flag by its name with underscores, plus models, accounts, inline_fixtures and faults")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -185,8 +196,8 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 			return s, fmt.Errorf("%s: %v", path, err)
 		}
 		for _, f := range fc.Faults {
-			if !mockserver.IsFaultKind(f.Fault) {
-				return s, fmt.Errorf("%s: faults: unknown fault %q", path, f.Fault)
+			if !mockserver.IsFaultKind(f.Kind) {
+				return s, fmt.Errorf("%s: faults: unknown fault %q", path, f.Kind)
 			}
 		}
 		s.startFaults = fc.Faults
@@ -237,6 +248,12 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	}
 	if s.shutdownTimeout < 0 {
 		return s, errors.New("--shutdown-timeout must not be negative")
+	}
+	if s.idleTimeout <= 0 || s.readTimeout <= 0 {
+		return s, errors.New("--idle-timeout and --read-timeout must be positive")
+	}
+	if s.maxConnections < 1 {
+		return s, errors.New("--max-connections must be at least 1")
 	}
 	switch s.fallback {
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:

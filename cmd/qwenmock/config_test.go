@@ -21,7 +21,8 @@ func envOf(m map[string]string) func(string) string {
 func TestLoadPrecedence(t *testing.T) {
 	t.Parallel()
 	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes, fallback: "generate",
-		logFormat: "text", shutdownTimeout: 10 * time.Second}
+		logFormat: "text", shutdownTimeout: 10 * time.Second,
+		idleTimeout: defaultIdleTimeout, readTimeout: defaultReadTimeout, maxConnections: defaultMaxConnections}
 	cases := []struct {
 		name string
 		args []string

@@ -37,20 +37,15 @@ type fileConfig struct {
 		PerToken   *string  `yaml:"per_token"`
 		Jitter     *float64 `yaml:"jitter"`
 	} `yaml:"latency"`
-	FaultRate       *float64     `yaml:"fault_rate"`
-	Faults          []faultEntry `yaml:"faults"`
-	AdminToken      *string      `yaml:"admin_token"`
-	LogFormat       *string      `yaml:"log_format"`
-	ShutdownTimeout *string      `yaml:"shutdown_timeout"`
-}
-
-// faultEntry is a fault queued at start.
-type faultEntry struct {
-	Fault       string `yaml:"fault"`
-	Count       int    `yaml:"count"`
-	Model       string `yaml:"model"`
-	AfterChunks int    `yaml:"after_chunks"`
-	DelayMs     int    `yaml:"delay_ms"`
+	FaultRate       *float64           `yaml:"fault_rate"`
+	Faults          []mockserver.Fault `yaml:"faults"` // fault, count, model, after_chunks, delay_ms
+	AdminToken      *string            `yaml:"admin_token"`
+	LogFormat       *string            `yaml:"log_format"`
+	ShutdownTimeout *string            `yaml:"shutdown_timeout"`
+	IdleTimeout     *string            `yaml:"idle_timeout"`
+	ReadTimeout     *string            `yaml:"read_timeout"`
+	MaxConnections  *int               `yaml:"max_connections"`
+	InsecureControl *bool              `yaml:"insecure_control_api"`
 }
 
 // modelOverride changes the given fields of a catalogue model, or adds a model when its id is
@@ -137,6 +132,10 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("admin-token", fc.AdminToken)
 	str("log-format", fc.LogFormat)
 	str("shutdown-timeout", fc.ShutdownTimeout)
+	str("idle-timeout", fc.IdleTimeout)
+	str("read-timeout", fc.ReadTimeout)
+	num("max-connections", fc.MaxConnections)
+	flag("insecure-control-api", fc.InsecureControl)
 	return out
 }
 

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
-	"time"
 
 	"github.com/qwenmock/qwenmock/mockserver"
 )
@@ -30,11 +28,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	if s.version {
-		fmt.Fprintf(stdout, "qwenmock %s\n", version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
 	if check {
 		return healthcheck(ctx, s, stderr)
+	}
+	if err := ensureAdminToken(&s, stderr); err != nil {
+		fmt.Fprintf(stderr, "qwenmock: %v\n", err)
+		return 1
 	}
 	logger := newLogger(s.logFormat, stderr)
 	srv, err := mockserver.New(append(s.options(), mockserver.WithLogger(logger), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {
@@ -45,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	for _, f := range s.startFaults {
-		if err := srv.QueueFault(mockserver.Fault{Kind: f.Fault, Count: f.Count, Model: f.Model, AfterChunks: f.AfterChunks, DelayMs: f.DelayMs}); err != nil {
+		if err := srv.QueueFault(f); err != nil {
 			fmt.Fprintf(stderr, "qwenmock: %s: faults: %v\n", s.configPath, err)
 			return 2
 		}
@@ -55,9 +57,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "qwenmock: %v\n", err)
 		return 1
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second}
+	hs := newHTTPServer(srv, s)
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	go func() { served <- hs.Serve(limitConnections(ln, s.maxConnections)) }()
 	fmt.Fprintf(stderr, "qwenmock listening on http://%s\n", listeningAddr(s.addr, ln.Addr()))
 
 	select {

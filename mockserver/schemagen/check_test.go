@@ -119,8 +119,8 @@ func TestNameWords(t *testing.T) {
 		"HTTPStatus": "http status", "userID": "user id", "zip code": "zip code",
 	}
 	for in, want := range cases {
-		if got := strings.Join(nameWords(in), " "); got != want {
-			t.Errorf("nameWords(%q) = %q, want %q", in, got, want)
+		if got := strings.Join(NameWords(in), " "); got != want {
+			t.Errorf("NameWords(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -26,10 +26,11 @@ type options struct {
 	optionalProb float64
 	maxNodes     int
 	maxSteps     int
+	maxBytes     int
 }
 
 func defaultOptions() options {
-	return options{maxDepth: 5, maxItems: 3, optionalProb: 0.5, maxNodes: 5000, maxSteps: 200_000}
+	return options{maxDepth: 5, maxItems: 3, optionalProb: 0.5, maxNodes: 5000, maxSteps: 200_000, maxBytes: DefaultMaxBytes}
 }
 
 // WithMaxDepth sets how deeply objects and arrays nest before only required properties and
@@ -49,6 +50,14 @@ func WithOptionalProbability(p float64) Option {
 // WithMaxNodes bounds how many JSON values one call may generate, discarded candidates
 // included (default 5000).
 func WithMaxNodes(n int) Option { return func(o *options) { o.maxNodes = max(n, 1) } }
+
+// DefaultMaxBytes is the default size budget of one generation (WithMaxBytes).
+const DefaultMaxBytes = 256 << 10
+
+// WithMaxBytes bounds the bytes of string candidates one call may build, discarded ones
+// included (default DefaultMaxBytes). It bounds memory and, with the node and step limits,
+// time: a schema that needs more makes Generate fail with ErrBudget.
+func WithMaxBytes(n int) Option { return func(o *options) { o.maxBytes = max(n, 1) } }
 
 // Schema is a compiled JSON Schema. It is immutable and safe for concurrent use; compiling
 // once and generating many times avoids decoding the schema on every call.
@@ -124,11 +133,27 @@ type gen struct {
 	o       options
 	vd      *validator
 	nodes   int
+	bytes   int                       // bytes of string candidates built so far, see spend
 	regexps map[string]*syntax.Regexp // parsed patterns for regexFill
 	lastDay time.Time                 // the last date generated, see day
 }
 
-var errBudget = errors.New("schema too complex: generation budget exhausted")
+// ErrBudget is the error (wrapped, see errors.Is) of a generation that ran out of its step,
+// node or size budget before finding a valid value.
+var ErrBudget = errors.New("schema too complex: generation budget exhausted")
+
+var errBudget = ErrBudget
+
+// spend charges n bytes of string building to the size budget; false once it is spent,
+// which also exhausts the validator so that every caller stops.
+func (g *gen) spend(n int) bool {
+	g.bytes += n
+	if g.bytes > g.o.maxBytes {
+		g.vd.exhausted = true
+		return false
+	}
+	return true
+}
 
 // pathError locates a generation failure in the value being built ("/passengers/0/age").
 type pathError struct {
@@ -157,7 +182,7 @@ func (g *gen) genValue(list []*schema, hint string, depth int) (*value, error) {
 	}
 	g.nodes++
 	if g.nodes > g.o.maxNodes {
-		return nil, fmt.Errorf("schema requires more than %d values", g.o.maxNodes)
+		return nil, fmt.Errorf("schema requires more than %d values: %w", g.o.maxNodes, ErrBudget)
 	}
 	var firstErr error
 	for a := 0; a < attempts; a++ {

@@ -8,9 +8,9 @@ import (
 	"github.com/brianvoe/gofakeit/v7"
 )
 
-// nameWords splits a property name into lower-case words: "departureCity" gives
+// NameWords splits a name (of a property, a tool, …) into lower-case words: "departureCity" gives
 // [departure city], "max_results" gives [max results], "X-Request-ID" gives [x request id].
-func nameWords(name string) []string {
+func NameWords(name string) []string {
 	var words []string
 	var cur []rune
 	flush := func() {
@@ -54,7 +54,7 @@ func singular(w string) string {
 type nameHint struct{ words []string }
 
 func newNameHint(name string) nameHint {
-	words := nameWords(name)
+	words := NameWords(name)
 	for i, w := range words {
 		words[i] = singular(w)
 	}

@@ -50,6 +50,9 @@ func (g *gen) genString(conj []*schema, hint string) (*value, error) {
 		return nil, err
 	}
 	accept := func(s string) (*value, bool) {
+		if !g.spend(len(s)) {
+			return nil, false
+		}
 		v := stringValue(strings.ToValidUTF8(s, "\uFFFD"))
 		return v, g.validAll(conj, v)
 	}
@@ -92,6 +95,9 @@ func (g *gen) genString(conj []*schema, hint string) (*value, error) {
 		if v, ok := accept(g.fitLength(fakePhrase(g.f), b.minLen, b.maxLen)); ok {
 			return v, nil
 		}
+		if g.vd.exhausted {
+			return nil, errBudget
+		}
 	}
 	if b.format != "" {
 		return nil, fmt.Errorf("no %q value satisfies the string limits", b.format)
@@ -131,13 +137,20 @@ func (g *gen) padded(s string, b strBounds) []string {
 // length in code points lies within [minLen, maxLen].
 func (g *gen) fitLength(s string, minLen, maxLen int) string {
 	n := utf8.RuneCountInString(s)
-	for n < minLen {
-		w := strings.ToLower(g.f.Noun())
-		if w == "" {
-			w = "item"
+	if n < minLen {
+		var sb strings.Builder
+		sb.Grow(len(s) + minLen - n + 16)
+		sb.WriteString(s)
+		for n < minLen {
+			w := strings.ToLower(g.f.Noun())
+			if w == "" {
+				w = "item"
+			}
+			sb.WriteByte(' ')
+			sb.WriteString(w)
+			n += 1 + utf8.RuneCountInString(w)
 		}
-		s += " " + w
-		n += 1 + utf8.RuneCountInString(w)
+		s = sb.String()
 	}
 	if maxLen < 0 || n <= maxLen {
 		return s

@@ -6,7 +6,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 import {
   MODEL, KEY, launch, startMock, compatBase, recordingFetch, checkChunks, errorEnvelope, fixtureFile,
-  rateLimitSupport, advanceClock, WEATHER_QUESTION, WEATHER_ARGS, WEATHER_RESULT, WEATHER_ANSWER,
+  advanceClock, WEATHER_QUESTION, WEATHER_ARGS, WEATHER_RESULT, WEATHER_ANSWER,
   WEATHER_SCHEMA, PRIME_QUESTION, PRIME_ANSWER, PRIME_REASONING, JSON_QUESTION, LONG_PROMPT,
   CONTEXT_MESSAGE, WRONG_KEY_MESSAGE, JSON_WORD_MESSAGE, RPM_MESSAGE, TPM_MESSAGE, TPM_LIMIT,
 } from '../../qwenmock.mjs';
@@ -180,15 +180,13 @@ test('ChatOpenAI: wrong key 401', async (t) => {
 // Rate limits (clients.md): LangChain retries a 429 only when Retry-After is present and never
 // retries insufficient_quota. DashScope sends no Retry-After, so it gives up at once even with
 // its default of 6 retries.
-const rlSkip = await rateLimitSupport();
-const rlClockSkip = await rateLimitSupport({ clock: true });
 
 describe('ChatOpenAI rate limits', { concurrency: true }, () => {
   for (const [name, flags, code, message, errName] of [
     ['RPM', ['--rpm', '1'], 'limit_requests', RPM_MESSAGE, 'RateLimitCapacityError'],
     ['TPM', ['--tpm', TPM_LIMIT], 'insufficient_quota', TPM_MESSAGE, 'InsufficientQuotaError'],
   ]) {
-    test(`${name} 429 without headers: no retry (${errName})`, { skip: rlSkip || false }, async (t) => {
+    test(`${name} 429 without headers: no retry (${errName})`, async (t) => {
       const url = await startMock(t, flags);
       const fetch = recordingFetch();
       const model = chat(url, { fetch, maxRetries: 6, maxTokens: 5 });
@@ -204,7 +202,7 @@ describe('ChatOpenAI rate limits', { concurrency: true }, () => {
     });
   }
 
-  test('RPM 429 with --rate-limit-headers: waits Retry-After, the retry gets through', { skip: rlClockSkip || false }, async (t) => {
+  test('RPM 429 with --rate-limit-headers: waits Retry-After, the retry gets through', async (t) => {
     const url = await startMock(t, ['--rpm', '1', '--rate-limit-headers']);
     const fetch = recordingFetch();
     const model = chat(url, { fetch, maxRetries: 6, maxTokens: 5 });
@@ -219,7 +217,7 @@ describe('ChatOpenAI rate limits', { concurrency: true }, () => {
     assert.ok(Date.now() - start >= 1000, 'waited the Retry-After second');
   });
 
-  test('TPM 429 with --rate-limit-headers: insufficient_quota is still never retried', { skip: rlSkip || false }, async (t) => {
+  test('TPM 429 with --rate-limit-headers: insufficient_quota is still never retried', async (t) => {
     const url = await startMock(t, ['--tpm', TPM_LIMIT, '--rate-limit-headers']);
     const fetch = recordingFetch();
     const model = chat(url, { fetch, maxRetries: 6, maxTokens: 5 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { ChatAlibabaTongyi } from '@langchain/community/chat_models/alibaba_tongyi';
 import { HumanMessage, SystemMessage, ToolMessage } from '@langchain/core/messages';
 import {
-  MODEL, KEY, launch, startMock, recordingFetch, fixtureFile, rateLimitSupport, WEATHER_QUESTION,
+  MODEL, KEY, launch, startMock, recordingFetch, fixtureFile, WEATHER_QUESTION,
   WEATHER_ARGS, WEATHER_RESULT, WEATHER_ANSWER, WEATHER_SCHEMA, LONG_PROMPT,
 } from '../../qwenmock.mjs';
 
@@ -24,22 +24,6 @@ const weatherTool = {
   type: 'function',
   function: { name: 'get_weather', description: 'Current weather of a city', parameters: WEATHER_SCHEMA },
 };
-
-// Probe: does the binary serve the native endpoint?
-const nativeSkip = await (async () => {
-  const p = await launch();
-  try {
-    const res = await fetch(p.url + NATIVE_PATH, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${KEY}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, input: { messages: [{ role: 'user', content: 'hi' }] }, parameters: { max_tokens: 1 } }),
-    });
-    await res.arrayBuffer();
-    return res.status === 404 ? 'native endpoint not served yet' : false;
-  } finally {
-    await p.stop();
-  }
-})();
 
 /** Replaces globalThis.fetch with a recording fetch for one test. */
 function recordGlobalFetch(t) {
@@ -74,7 +58,7 @@ function nativeEvents(body) {
   });
 }
 
-describe('ChatAlibabaTongyi (native endpoint)', { skip: nativeSkip }, () => {
+describe('ChatAlibabaTongyi (native endpoint)', () => {
   let mock;
   before(async () => { mock = await launch(['--fixtures', await fixtureFile()]); });
   after(async () => assert.equal(await mock.stop(), 0));
@@ -162,7 +146,7 @@ describe('ChatAlibabaTongyi (native endpoint)', { skip: nativeSkip }, () => {
   });
 });
 
-describe('ChatAlibabaTongyi errors (native endpoint)', { skip: nativeSkip }, () => {
+describe('ChatAlibabaTongyi errors (native endpoint)', () => {
   test('context window 400: the native message', async (t) => {
     const url = await startMock(t, ['--max-input-tokens', '100']);
     const rec = recordGlobalFetch(t);
@@ -196,9 +180,8 @@ describe('ChatAlibabaTongyi errors (native endpoint)', { skip: nativeSkip }, () 
 
 // No retries in practice: the 429 body is read as a result and thrown from outside the retrying
 // caller, so the first 429 surfaces.
-const rlSkip = nativeSkip || (await rateLimitSupport()) || false;
 
-test('ChatAlibabaTongyi: RPM 429 surfaces at once (native message)', { skip: rlSkip }, async (t) => {
+test('ChatAlibabaTongyi: RPM 429 surfaces at once (native message)', async (t) => {
   const url = await startMock(t, ['--rpm', '1']);
   const rec = recordGlobalFetch(t);
   const model = tongyi(url, { maxTokens: 5 });

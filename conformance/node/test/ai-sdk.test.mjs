@@ -8,7 +8,7 @@ import { generateText, streamText, tool, jsonSchema, stepCountIs, Output, APICal
 import { createAlibaba } from '@ai-sdk/alibaba';
 import {
   MODEL, KEY, launch, startMock, compatBase, recordingFetch, checkChunks, errorEnvelope, fixtureFile,
-  rateLimitSupport, advanceClock, WEATHER_QUESTION, WEATHER_ANSWER, WEATHER_SCHEMA, PRIME_QUESTION,
+  advanceClock, WEATHER_QUESTION, WEATHER_ANSWER, WEATHER_SCHEMA, PRIME_QUESTION,
   PRIME_ANSWER, PRIME_REASONING, JSON_QUESTION, LONG_PROMPT, CONTEXT_MESSAGE, WRONG_KEY_MESSAGE,
   RPM_MESSAGE, TPM_MESSAGE, TPM_LIMIT,
 } from '../../qwenmock.mjs';
@@ -194,15 +194,13 @@ test('ai-sdk: wrong key 401', async (t) => {
 
 // Rate limits: without headers the SDK retries twice (2 s, then 4 s) and throws a RetryError;
 // with --rate-limit-headers it waits the retry-after-ms it is given and gets through.
-const rlSkip = await rateLimitSupport();
-const rlClockSkip = await rateLimitSupport({ clock: true });
 
 describe('ai-sdk rate limits', { concurrency: true }, () => {
   for (const [name, flags, code, message] of [
     ['RPM', ['--rpm', '1'], 'limit_requests', RPM_MESSAGE],
     ['TPM', ['--tpm', TPM_LIMIT], 'insufficient_quota', TPM_MESSAGE],
   ]) {
-    test(`${name} 429 without headers: two retries with backoff, then RetryError`, { skip: rlSkip || false }, async (t) => {
+    test(`${name} 429 without headers: two retries with backoff, then RetryError`, async (t) => {
       const url = await startMock(t, flags);
       const fetch = recordingFetch();
       const model = provider(url, { fetch })(MODEL);
@@ -224,7 +222,7 @@ describe('ai-sdk rate limits', { concurrency: true }, () => {
     });
   }
 
-  test('RPM 429 with --rate-limit-headers: the retry gets through', { skip: rlClockSkip || false }, async (t) => {
+  test('RPM 429 with --rate-limit-headers: the retry gets through', async (t) => {
     const url = await startMock(t, ['--rpm', '1', '--rate-limit-headers']);
     const fetch = recordingFetch();
     const model = provider(url, { fetch })(MODEL);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import {
   MODEL, KEY, launch, startMock, compatBase, recordingFetch, checkChunks, errorEnvelope, fixtureFile,
-  rateLimitSupport, advanceClock, WEATHER_QUESTION, WEATHER_ARGS, WEATHER_RESULT, WEATHER_ANSWER,
+  advanceClock, WEATHER_QUESTION, WEATHER_ARGS, WEATHER_RESULT, WEATHER_ANSWER,
   WEATHER_SCHEMA, PRIME_QUESTION, PRIME_ANSWER, PRIME_REASONING, JSON_QUESTION, LONG_PROMPT,
   CONTEXT_MESSAGE, WRONG_KEY_MESSAGE, JSON_WORD_MESSAGE, RPM_MESSAGE, TPM_MESSAGE, TPM_LIMIT,
 } from '../../qwenmock.mjs';
@@ -233,15 +233,13 @@ test('openai-node: wrong key 401', async (t) => {
 // Rate limits (clients.md "How they retry"): without headers openai-node retries twice with its
 // own backoff and surfaces the 429; with --rate-limit-headers its retry waits as told and gets
 // through. Skipped while the binary has no rate limits.
-const rlSkip = await rateLimitSupport();
-const rlClockSkip = await rateLimitSupport({ clock: true });
 const hi = { model: MODEL, messages: user('hi'), max_tokens: 5 };
 
 for (const [name, flags, code, message, ErrorClass] of [
   ['RPM', ['--rpm', '1'], 'limit_requests', RPM_MESSAGE, OpenAI.RateLimitError],
   ['TPM', ['--tpm', TPM_LIMIT], 'insufficient_quota', TPM_MESSAGE, OpenAI.RateLimitError],
 ]) {
-  test(`openai-node: ${name} 429 without headers: two retries, then the error`, { skip: rlSkip || false }, async (t) => {
+  test(`openai-node: ${name} 429 without headers: two retries, then the error`, async (t) => {
     const url = await startMock(t, flags);
     const fetch = recordingFetch();
     const c = client(url, { fetch, maxRetries: 2 });
@@ -263,7 +261,7 @@ for (const [name, flags, code, message, ErrorClass] of [
   });
 }
 
-test('openai-node: RPM 429 with --rate-limit-headers: the retry gets through', { skip: rlClockSkip || false }, async (t) => {
+test('openai-node: RPM 429 with --rate-limit-headers: the retry gets through', async (t) => {
   const url = await startMock(t, ['--rpm', '1', '--rate-limit-headers']);
   const fetch = recordingFetch();
   const c = client(url, { fetch, maxRetries: 2 });

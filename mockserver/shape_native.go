@@ -7,8 +7,10 @@ import (
 	"strings"
 )
 
-// This file is the DashScope native wire adapter (spec/api.md §2.2, §3.3, §3.4, §4):
-// POST /api/v1/services/aigc/text-generation/generation.
+// This file is the DashScope native wire adapter
+// (https://www.alibabacloud.com/help/en/model-studio/use-qwen-by-calling-api):
+// POST /api/v1/services/aigc/text-generation/generation. It decodes the request, applies the
+// shape's own rules, and writes results, streams and errors in the native shape.
 
 type nativeShape struct{ s *Server }
 
@@ -29,10 +31,22 @@ func nativeStream(r *http.Request) bool {
 type nativeRequestWire struct {
 	Model *string `json:"model"`
 	Input *struct {
-		Messages []compatMessageWire `json:"messages"`
-		Prompt   *string             `json:"prompt"`
+		Messages []messageWire `json:"messages"`
+		Prompt   *string       `json:"prompt"`
 	} `json:"input"`
 	Parameters *nativeParamsWire `json:"parameters"`
+}
+
+// nativeOptions are the native shape's own request options, carried opaquely on the
+// chatRequest.
+type nativeOptions struct {
+	resultFormat string // "text" or "message"
+	incremental  bool   // incremental_output: each stream event carries only the new text
+}
+
+func nativeOptionsOf(c *call) nativeOptions {
+	o, _ := c.req.Shape.(nativeOptions)
+	return o
 }
 
 type nativeParamsWire struct {
@@ -46,7 +60,8 @@ func (nativeShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
 	if err := decodeStrict(body, &w); err != nil {
 		return nil, decodeError(body, err)
 	}
-	req := &chatRequest{Stream: nativeStream(r), ResultFormat: "message", Native: true}
+	req := &chatRequest{Stream: nativeStream(r)}
+	opts := nativeOptions{resultFormat: "message"}
 	if w.Model != nil {
 		req.Model = *w.Model
 	}
@@ -55,13 +70,11 @@ func (nativeShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
 	}
 	req.MessagesGiven = true
 	if w.Input.Messages != nil {
-		for i, m := range w.Input.Messages {
-			msg, e := m.toMessage(i)
-			if e != nil {
-				return nil, e
-			}
-			req.Messages = append(req.Messages, msg)
+		msgs, e := decodeMessages(w.Input.Messages)
+		if e != nil {
+			return nil, e
 		}
+		req.Messages = msgs
 	} else {
 		req.Messages = []chatMessage{{Role: "user", Content: *w.Input.Prompt}}
 	}
@@ -72,42 +85,89 @@ func (nativeShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
 	if e := p.chatParamsWire.apply(req); e != nil {
 		return nil, e
 	}
-	req.IncludeUsage = true
 	if p.ResultFormat != nil {
 		switch *p.ResultFormat {
 		case "text", "message":
-			req.ResultFormat = *p.ResultFormat
+			opts.resultFormat = *p.ResultFormat
 		default:
 			return nil, errBadRequest(fmt.Sprintf("result_format must be 'text' or 'message', not '%s'.", *p.ResultFormat))
 		}
 	}
 	if p.IncrementalOutput != nil {
-		req.Incremental = *p.IncrementalOutput
+		opts.incremental = *p.IncrementalOutput
 	}
+	req.Shape = opts
 	return req, nil
 }
 
-// checkNative applies the native shape's own rules once thinking mode is known.
-func checkNative(req *chatRequest, thinking bool) *Error {
-	if !thinking {
+// check applies the native shape's own rules once thinking mode is known.
+func (nativeShape) check(c *call) *Error {
+	if !c.thinking {
 		return nil
 	}
-	if req.ResultFormat != "message" {
+	opts := nativeOptionsOf(c)
+	if opts.resultFormat != "message" {
 		return errInvalidParameter(`The result_format parameter must be "message" when enable_thinking is true.`)
 	}
-	if req.Stream && !req.Incremental {
+	if c.req.Stream && !opts.incremental {
 		return errInvalidParameter(`The incremental_output parameter must be "true" when enable_thinking is true.`)
 	}
 	return nil
 }
 
+// nativeError is one row of the native shape's error table.
+type nativeError struct {
+	code    string
+	message string // a template: {0}, {1}, … are the error's parameters
+}
+
+// nativeErrors turns each error kind into the native shape's code and message, as the real
+// service answers (https://www.alibabacloud.com/help/en/model-studio/error-code).
+var nativeErrors = map[string]nativeError{
+	"no_api_key":             {"InvalidApiKey", "No API-key provided."},
+	"invalid_api_key":        {"InvalidApiKey", "Invalid API-key provided."},
+	"rate_limit_requests":    {"Throttling.RateQuota", "Requests rate limit exceeded, please try again later."},
+	"rate_limit_tokens":      {"Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit."},
+	"burst":                  {"Throttling.BurstRate", burstMessage},
+	"data_inspection":        {"DataInspectionFailed", inputInspectionMessage},
+	"data_inspection_output": {"DataInspectionFailed", outputInspectionMessage},
+	"arrearage":              {"Arrearage", arrearageMessage},
+	"free_tier_exhausted":    {"AllocationQuota.FreeTierOnly", freeTierMessage},
+	"internal":               {"InternalError", internalMessage},
+	"overloaded":             {"ServiceUnavailable", overloadedMessage},
+	"timeout":                {"RequestTimeOut", timeoutMessage},
+	"too_large":              {"BadRequest.TooLarge", tooLargeMessage},
+	"missing_model":          {"InvalidParameter", missingModelMessage},
+	"empty_messages":         {"InvalidParameter", emptyMessagesMessage},
+	"json_mode_without_json": {"InvalidParameter", jsonModeMessage},
+	"invalid_parameter":      {"InvalidParameter", "{0}"},
+	"bad_request":            {"InvalidParameter", "{0}"},
+	"context_length":         {"InvalidParameter", contextLengthMessage},
+	"model_not_found":        {"ModelNotFound", "Model can not be found."},
+	"not_found":              {"NotFound", notFoundMessage},
+	"method_not_allowed":     {"MethodNotAllowed", methodNotAllowedMessage},
+}
+
+// nativeErrorOf looks up e's row; the mock's own conditions answer with "Mock.<kind>".
+func nativeErrorOf(e *Error) nativeError {
+	if isMockKind(e.Kind) {
+		return nativeError{code: "Mock." + e.Kind, message: "{0}"}
+	}
+	row, ok := nativeErrors[e.Kind]
+	if !ok {
+		panic("mockserver: the native shape has no row for error kind " + e.Kind)
+	}
+	return row
+}
+
 // nativeErrorBody is the native error envelope.
 func nativeErrorBody(e *Error, requestID string) []byte {
+	row := nativeErrorOf(e)
 	return marshalJSON(struct {
 		Code      string `json:"code"`
 		Message   string `json:"message"`
 		RequestID string `json:"request_id"`
-	}{e.NativeCode, e.NativeMessage, requestID})
+	}{row.code, expandMessage(row.message, e.Args), requestID})
 }
 
 // nativeFrame appends one SSE event in the native framing: no space after the colons.
@@ -125,25 +185,36 @@ func nativeFrame(dst []byte, id int, event string, status int, data []byte) []by
 
 func (a nativeShape) writeError(w http.ResponseWriter, r *http.Request, e *Error, c *call, stream bool) {
 	body := nativeErrorBody(e, c.id)
+	c.setHeaders(w, c.start, contentTypeOf(stream), true)
+	w.WriteHeader(e.Status)
 	if stream {
-		setResponseHeaders(w, c.id, c.start, sseContentType, true)
-		w.WriteHeader(e.Status)
 		_, _ = w.Write(nativeFrame(nil, 1, "error", e.Status, body))
 		return
 	}
-	setResponseHeaders(w, c.id, c.start, "application/json", true)
-	w.WriteHeader(e.Status)
 	_, _ = w.Write(body)
 }
 
 // Native bodies, in the key order of the real captures.
 
 type nativeUsage struct {
-	PromptTokensDetails *compatPromptDetail     `json:"prompt_tokens_details,omitempty"`
-	TotalTokens         int                     `json:"total_tokens"`
-	OutputTokens        int                     `json:"output_tokens"`
-	InputTokens         int                     `json:"input_tokens"`
-	OutputTokensDetails *compatCompletionDetail `json:"output_tokens_details,omitempty"`
+	PromptTokensDetails *nativePromptDetail `json:"prompt_tokens_details,omitempty"`
+	TotalTokens         int                 `json:"total_tokens"`
+	OutputTokens        int                 `json:"output_tokens"`
+	InputTokens         int                 `json:"input_tokens"`
+	OutputTokensDetails *nativeOutputDetail `json:"output_tokens_details,omitempty"`
+}
+
+type nativePromptDetail struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+type nativeOutputDetail struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
+}
+
+type nativeToolFunction struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
 }
 
 type nativeMessage struct {
@@ -155,7 +226,7 @@ type nativeMessage struct {
 
 // nativeToolCall is a tool call in the order of the native captures: function first.
 type nativeToolCall struct {
-	Function compatToolFunction `json:"function"`
+	Function nativeToolFunction `json:"function"`
 	Index    int                `json:"index"`
 	ID       string             `json:"id"`
 	Type     string             `json:"type"`
@@ -181,7 +252,7 @@ type nativeBody struct {
 func nativeToolCalls(calls []toolCallOut) []nativeToolCall {
 	out := make([]nativeToolCall, len(calls))
 	for i, tc := range calls {
-		out[i] = nativeToolCall{Function: compatToolFunction{Name: tc.Name, Arguments: tc.Arguments}, Index: i, ID: tc.ID, Type: "function"}
+		out[i] = nativeToolCall{Function: nativeToolFunction{Name: tc.Name, Arguments: tc.Arguments}, Index: i, ID: tc.ID, Type: "function"}
 	}
 	return out
 }
@@ -191,20 +262,20 @@ func nativeToolCalls(calls []toolCallOut) []nativeToolCall {
 func nativeUsageOf(c *call, output, reasoning int, details bool) nativeUsage {
 	u := nativeUsage{TotalTokens: c.promptTokens + output, OutputTokens: output, InputTokens: c.promptTokens}
 	if details {
-		u.PromptTokensDetails = &compatPromptDetail{}
+		u.PromptTokensDetails = &nativePromptDetail{}
 	}
 	if c.thinking {
-		u.OutputTokensDetails = &compatCompletionDetail{ReasoningTokens: reasoning}
+		u.OutputTokensDetails = &nativeOutputDetail{ReasoningTokens: reasoning}
 	}
 	return u
 }
 
-func (a nativeShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) int {
+func (a nativeShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) (int, bool) {
 	if c.req.Stream {
 		return a.s.streamNative(w, r, c, res)
 	}
 	body := nativeBody{Usage: nativeUsageOf(c, res.completionTokens, res.reasoningTokens, true), RequestID: c.id}
-	if c.req.ResultFormat == "text" {
+	if nativeOptionsOf(c).resultFormat == "text" {
 		ch := res.choices[0]
 		body.Output = nativeOutput{FinishReason: ch.finish, Text: &ch.text}
 	} else {
@@ -216,17 +287,19 @@ func (a nativeShape) writeResult(w http.ResponseWriter, r *http.Request, c *call
 			body.Output.Choices = append(body.Output.Choices, nativeChoice{FinishReason: ch.finish, Message: msg})
 		}
 	}
-	setResponseHeaders(w, c.id, c.start, "application/json", true)
+	c.setHeaders(w, c.start, "application/json", true)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(marshalJSON(body))
-	return res.completionTokens
+	return res.completionTokens, false
 }
 
-// streamNative writes the native SSE stream (spec/api.md §3.4): events id:1, 2, …, each with
+// streamNative writes the native SSE stream: events id:1, 2, …, each with
 // the usage so far and the request id; finish_reason is the string "null" until the last
 // event; no [DONE], the connection closes. incremental_output true sends only the new text in
-// each event, false all the text so far. It returns the completion tokens delivered.
-func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, res *result) int {
+// each event, false all the text so far. It returns the completion tokens delivered and
+// whether the stream_drop fault cut the stream.
+func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, res *result) (int, bool) {
+	opts := nativeOptionsOf(c)
 	st := newSSEWriter(w, c, func(e *Error, seq int) []byte {
 		return nativeFrame(nil, seq, "error", e.Status, nativeErrorBody(e, c.id))
 	})
@@ -236,12 +309,12 @@ func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, r
 
 	send := func(reasoning, content string, calls []toolCallOut, finish string) {
 		seq++
-		if !c.req.Incremental {
+		if !opts.incremental {
 			reasoning, content = allReasoning.String(), allContent.String()
 		}
 		usage := nativeUsageOf(c, output, reasoningTokens, false)
 		var data []byte
-		if c.req.ResultFormat == "text" {
+		if opts.resultFormat == "text" {
 			data = marshalJSON(nativeBody{Output: nativeOutput{FinishReason: finish, Text: &content}, Usage: usage, RequestID: c.id})
 		} else {
 			msg := nativeStreamMessage{Content: content, Role: "assistant", ToolCalls: nativeToolCalls(calls)}
@@ -266,11 +339,11 @@ func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, r
 		send("", piece, nil, "null")
 	})
 	if st.err != nil {
-		return output
+		return output, st.dropped()
 	}
 	output = ch.completionTokens()
 	send("", "", ch.toolCalls, ch.finish)
-	return output
+	return output, st.dropped()
 }
 
 // nativeStreamMessage is the message of a native stream event: content first, as captured.

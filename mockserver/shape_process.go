@@ -7,7 +7,7 @@ import (
 // processShape serves POST /v1/process, the quick-start route of the page qwenmock's users
 // often start from: {"input_text": "…"} with a Bearer key answers {"output_text": …, "usage":
 // …}. It runs through the same pipeline as the real shapes (auth, context window, limits,
-// fixtures, truncation); errors use the native envelope.
+// fixtures, truncation); errors use the native envelope, never as a stream.
 type processShape struct{ s *Server }
 
 func (s *Server) handleProcess(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +49,9 @@ func (processShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) 
 	return req, nil
 }
 
+// check: the process route has no rules of its own.
+func (processShape) check(*call) *Error { return nil }
+
 func (a processShape) writeError(w http.ResponseWriter, r *http.Request, e *Error, c *call, _ bool) {
 	nativeShape(a).writeError(w, r, e, c, false)
 }
@@ -67,15 +70,15 @@ type processBody struct {
 	RequestID    string       `json:"request_id"`
 }
 
-func (processShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) int {
+func (processShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) (int, bool) {
 	ch := res.choices[0]
 	body := processBody{
 		OutputText: ch.text, FinishReason: ch.finish, Model: c.modelID,
 		Usage:     processUsage{InputTokens: c.promptTokens, OutputTokens: res.completionTokens, TotalTokens: c.promptTokens + res.completionTokens},
 		RequestID: c.id,
 	}
-	setResponseHeaders(w, c.id, c.start, "application/json", true)
+	c.setHeaders(w, c.start, "application/json", true)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(marshalJSON(body))
-	return res.completionTokens
+	return res.completionTokens, false
 }

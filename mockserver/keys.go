@@ -1,0 +1,99 @@
+package mockserver
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"sync"
+
+	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
+)
+
+// API keys are never stored: rate-limit scopes, usage and the journal hold a label made of
+// a hash of the key (keyLabel). The label identifies a key without revealing it, and keeps
+// keys apart that a redaction would merge (sk-teamA-…1234 and sk-teamB-…1234).
+
+// MaxAPIKeyBytes is the longest API key accepted; a longer one gets a 401 (real keys are 35
+// bytes).
+const MaxAPIKeyBytes = 256
+
+// keyLabel shows a key as "sk-…1234#3fa9c2e10b7d": its "sk-" prefix if it has one, its last
+// four characters when it is at least 20 bytes long (so that a short key shows none of its
+// secret part), and the first 12 hex digits of its SHA-256, which tell keys apart.
+func keyLabel(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	var sb strings.Builder
+	if strings.HasPrefix(key, "sk-") {
+		sb.WriteString("sk-")
+	}
+	sb.WriteString("…")
+	if len(key) >= 20 {
+		sb.WriteString(key[len(key)-4:])
+	}
+	sb.WriteByte('#')
+	sb.WriteString(hex.EncodeToString(sum[:6]))
+	return sb.String()
+}
+
+// redactKey is the label of a key (keyLabel).
+func redactKey(key string) string { return keyLabel(key) }
+
+// MaxScopes bounds the rate-limit scopes (account × model) the server keeps. Past it the
+// least recently used scope is dropped with its window and premature-retry record: its next
+// request starts an empty window, as after a reset of that scope alone.
+const MaxScopes = 10_000
+
+// scopeLRU orders the scopes by last use.
+type scopeLRU struct {
+	max   int        // MaxScopes unless a test lowers it
+	mu    sync.Mutex // guards order and byKey
+	order *list.List // of ratelimit.Key, most recent first
+	byKey map[ratelimit.Key]*list.Element
+}
+
+// touch marks key as used now and returns the scope to drop, if the bound is passed.
+func (l *scopeLRU) touch(key ratelimit.Key) (ratelimit.Key, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byKey == nil {
+		l.order, l.byKey = list.New(), map[ratelimit.Key]*list.Element{}
+	}
+	if el, ok := l.byKey[key]; ok {
+		l.order.MoveToFront(el)
+		return ratelimit.Key{}, false
+	}
+	l.byKey[key] = l.order.PushFront(key)
+	if l.order.Len() <= l.max {
+		return ratelimit.Key{}, false
+	}
+	old := l.order.Remove(l.order.Back()).(ratelimit.Key)
+	delete(l.byKey, old)
+	return old, true
+}
+
+func (l *scopeLRU) clear() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.order, l.byKey = nil, nil
+}
+
+// useScope records a use of key and drops the least recently used scope past MaxScopes.
+func (rl *rateLimiter) useScope(key ratelimit.Key) {
+	old, drop := rl.lru.touch(key)
+	if !drop {
+		return
+	}
+	rl.limiter.Forget(old)
+	rl.mu.Lock()
+	delete(rl.notBefore, old)
+	delete(rl.premature, old)
+	rl.mu.Unlock()
+}
+
+// MaxUsageRecords bounds the (key, model) rows of the usage book. Past it, new keys are
+// counted in one row per model with the key "(other keys)", so totals stay exact.
+const MaxUsageRecords = 10_000
+
+// otherKeys is the usage row of keys past MaxUsageRecords.
+const otherKeys = "(other keys)"
