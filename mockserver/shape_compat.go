@@ -60,8 +60,11 @@ func (compatShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
 
 func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
 	var w compatRequestWire
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, decodeError(body, err)
+	if !fastCompatRequest(body, &w) {
+		w = compatRequestWire{}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, decodeError(body, err)
+		}
 	}
 	req := &chatRequest{MessagesGiven: w.Messages != nil}
 	if w.Model != nil {
