@@ -15,7 +15,7 @@ const benchBody = `{"model":"qwen3-max","messages":[{"role":"system","content":"
 // with keep-alive clients, in the same run. The ratio of their req/s is the cost of the mock's
 // work (auth, decoding, token counting, generation, truncation, encoding).
 func BenchmarkEndToEnd(b *testing.B) {
-	srv, err := New(WithLimits(RateLimits{})) // unlimited: this measures throughput, not the limiter
+	srv, err := New(WithLimits(RateLimits{RPM: Unlimited, TPM: Unlimited})) // unlimited: this measures throughput, not the limiter
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func BenchmarkEndToEnd(b *testing.B) {
 // BenchmarkHandler measures the handler alone, in process (no network), for non-stream and
 // stream requests.
 func BenchmarkHandler(b *testing.B) {
-	srv, err := New(WithLimits(RateLimits{})) // unlimited: this measures throughput, not the limiter
+	srv, err := New(WithLimits(RateLimits{RPM: Unlimited, TPM: Unlimited})) // unlimited: this measures throughput, not the limiter
 	if err != nil {
 		b.Fatal(err)
 	}

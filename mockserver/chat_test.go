@@ -72,9 +72,8 @@ func TestReplyDeterministic(t *testing.T) {
 	first := decodeCompletion(t, chat(t, newTestHandler(t), body)).Choices[0].Message.Content
 
 	// The same request on another server with the same seed, many times in parallel (without
-	// rate limits: 32 requests in flight, each reserving the default max output, would pass
-	// qwen3-max's 1,000,000 TPM).
-	srv := newTestHandler(t, WithLimits(RateLimits{}))
+	// rate limits, so that only determinism is under test).
+	srv := newTestHandler(t, WithLimits(RateLimits{RPM: Unlimited, TPM: Unlimited}))
 	var wg sync.WaitGroup
 	errs := make(chan string, 32)
 	for range 32 {

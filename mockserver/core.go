@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,10 +22,13 @@ type call struct {
 	maxOutput    int  // output cap: max_tokens (or the model's max), bounded by the context left
 	thinking     bool // the request runs in thinking mode
 
-	pace      *pacer     // simulated latency; nil when there is none
-	fault     *Fault     // a fault to inject mid-stream (after fault.AfterChunks events)
-	faultErr  *Error     // the error it answers with; nil for stream_drop
-	admission *admission // the rate limiter's answer, once asked; its headers go out with the answer
+	ctx       context.Context // the request's: done when the client goes away
+	cache     cacheUse        // what the context cache did (cache.go)
+	semantic  *Fault          // a semantic fault that rewrites the reply (faults_semantic.go)
+	pace      *pacer          // simulated latency; nil when there is none
+	fault     *Fault          // a fault to inject mid-stream (after fault.AfterChunks events)
+	faultErr  *Error          // the error it answers with; nil for stream_drop
+	admission *admission      // the rate limiter's answer, once asked; its headers go out with the answer
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then
@@ -71,6 +75,7 @@ func (s *Server) newCall(r *http.Request) *call {
 		id:      s.cfg.newRequestID(),
 		start:   time.Now(),
 		created: s.clock.Now().Unix(),
+		ctx:     r.Context(),
 	}
 }
 
@@ -130,6 +135,12 @@ func (s *Server) prepare(c *call, req *chatRequest, shape wireShape) *Error {
 		}
 	}
 
+	if e := checkMedia(req.Messages); e != nil {
+		return e
+	}
+	if e := checkSystemFirst(req.Messages); e != nil {
+		return e
+	}
 	c.thinking = thinkingOn(req, m)
 	maxOut := m.MaxOutputTokens
 	if c.thinking {
@@ -177,16 +188,16 @@ func thinkingOn(req *chatRequest, m *Model) bool {
 // checkFeatures validates the parameters that depend on each other: tools, JSON mode and
 // thinking, as the real service does.
 func checkFeatures(req *chatRequest, m *Model, thinking bool) *Error {
-	if req.ThinkingBudget.set && m.MaxReasoningTokens > 0 && !req.ThinkingBudget.intIn(1, float64(m.MaxReasoningTokens)) {
-		return errInvalidParameter(fmt.Sprintf("Range of thinking_budget should be [1, %d]", m.MaxReasoningTokens))
+	if e := checkThinkingRules(req, m, thinking); e != nil {
+		return e
+	}
+	if e := checkToolNames(req.Tools); e != nil {
+		return e
 	}
 	if len(req.Tools) > 0 && req.N.set && req.N.v != 1 {
 		return errInvalidParameter("n should be 1 when tools are provided")
 	}
 	if req.ResponseFormat == "json_object" {
-		if thinking {
-			return errInvalidParameter("The response_format of type 'json_object' is not supported in thinking mode")
-		}
 		mentioned := false
 		for _, msg := range req.Messages {
 			if strings.Contains(strings.ToLower(msg.Content), "json") {
@@ -214,8 +225,6 @@ func checkRanges(req *chatRequest, maxOutput int) *Error {
 		return errInvalidParameter("Presence_penalty should be in [-2.0, 2.0]")
 	case !req.N.intIn(1, 4):
 		return errInvalidParameter("Range of n should be [1, 4]")
-	case !req.Seed.intIn(0, 1<<31-1):
-		return errInvalidParameter("Range of seed should be [0, 2147483647]")
 	case !req.TopLogprobs.intIn(0, 5):
 		return errInvalidParameter("Range of top_logprobs should be [0, 5]")
 	}

@@ -28,7 +28,7 @@ type chatParamsWire struct {
 	Seed                jsonInt             `json:"seed"`
 	TopLogprobs         jsonInt             `json:"top_logprobs"`
 	Logprobs            *bool               `json:"logprobs"`
-	Stop                stopWire            `json:"stop"`
+	Stop                stopParam           `json:"stop"`
 	Tools               []json.RawMessage   `json:"tools"`
 	ToolChoice          json.RawMessage     `json:"tool_choice"`
 	ParallelToolCalls   *bool               `json:"parallel_tool_calls"`
@@ -58,30 +58,6 @@ type toolCallWire struct {
 		Name      string          `json:"name"`
 		Arguments json.RawMessage `json:"arguments"`
 	} `json:"function"`
-}
-
-// stopWire is "stop": a string or an array of strings.
-type stopWire []string
-
-func (s *stopWire) UnmarshalJSON(b []byte) error {
-	switch jsonKind(b) {
-	case "null":
-		return nil
-	case "string":
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = stopWire{one}
-		return nil
-	default:
-		var many []string
-		if err := json.Unmarshal(b, &many); err != nil {
-			return err
-		}
-		*s = many
-		return nil
-	}
 }
 
 // decodeMessages turns the messages of the wire into the core's.
@@ -126,7 +102,7 @@ func (p *chatParamsWire) apply(req *chatRequest) *Error {
 	}
 	req.N, req.Seed, req.TopLogprobs, req.ThinkingBudget = p.N, p.Seed, p.TopLogprobs, p.ThinkingBudget
 	req.Temperature, req.TopP, req.PresencePenalty = p.Temperature, p.TopP, p.PresencePenalty
-	req.Stop = p.Stop
+	req.Stop, req.StopTokens = p.Stop.strings, p.Stop.tokens
 	req.EnableThinking = p.EnableThinking
 	if p.ParallelToolCalls != nil {
 		req.ParallelToolCalls = *p.ParallelToolCalls
@@ -173,18 +149,55 @@ const (
 	contextLengthMessage    = "Range of input length should be [1, {0}]"
 	notFoundMessage         = "No route for {0} {1}."
 	methodNotAllowedMessage = "Method {0} is not allowed on {1}."
+	urlErrorMessage         = "url error, please check url!"
+	asyncMessage            = "current user api does not support asynchronous calls"
 )
 
-// messageContent is a message's content: a string, null, or an array of text parts
-// ({"type":"text","text":"…"}), which the Vercel AI SDK always sends.
+// promptDetails is the usage's prompt_tokens_details in both DashScope shapes: cached_tokens
+// always; with explicit cache markers also the creation fields and cache_type (spec/api.md
+// §4.1).
+type promptDetails struct {
+	CachedTokens             int                `json:"cached_tokens"`
+	CacheCreationInputTokens *int               `json:"cache_creation_input_tokens,omitempty"`
+	CacheCreation            *cacheCreationInfo `json:"cache_creation,omitempty"`
+	CacheType                string             `json:"cache_type,omitempty"`
+}
+
+type cacheCreationInfo struct {
+	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
+}
+
+func promptDetailsOf(u cacheUse) promptDetails {
+	d := promptDetails{CachedTokens: u.cachedTokens()}
+	if u.explicit {
+		n := u.created
+		d.CacheCreationInputTokens = &n
+		d.CacheCreation = &cacheCreationInfo{Ephemeral5mInputTokens: n}
+		d.CacheType = "ephemeral"
+	}
+	return d
+}
+
+// messageContent is a message's content: a string, null, or an array of parts: text
+// ({"type":"text","text":"…"}, which the Vercel AI SDK always sends, optionally with a
+// "cache_control" marker for the explicit context cache) or media (image_url, input_audio,
+// video, …), which the core refuses for a text model once the model is known.
 type messageContent struct {
 	text  string
-	parts []messagePart // the text parts, when the content came as an array
+	parts []messagePart // the parts, when the content came as an array
 }
 
 type contentPartWire struct {
-	Type string  `json:"type"`
-	Text *string `json:"text"`
+	Type         string          `json:"type"`
+	Text         *string         `json:"text"`
+	CacheControl json.RawMessage `json:"cache_control"`
+}
+
+// mediaPartTypes are the part types of multimodal models, as messagePart types.
+var mediaPartTypes = map[string]string{
+	"image_url": "image", "image": "image", "input_image": "image",
+	"input_audio": "audio", "audio": "audio",
+	"video": "video", "video_url": "video",
 }
 
 func (c *messageContent) UnmarshalJSON(b []byte) error {
@@ -205,14 +218,18 @@ func (c *messageContent) UnmarshalJSON(b []byte) error {
 			if err := json.Unmarshal(raw, &p); err != nil {
 				return &wireError{fmt.Sprintf("Invalid content part %d: each part must be an object such as {\"type\": \"text\", \"text\": \"...\"}.", i)}
 			}
+			if media, ok := mediaPartTypes[p.Type]; ok {
+				c.parts = append(c.parts, messagePart{Type: media})
+				continue
+			}
 			if p.Type != "text" {
-				return &wireError{fmt.Sprintf("Content part %d has type '%s'; this model accepts only parts of type 'text'.", i, p.Type)}
+				return &wireError{fmt.Sprintf("Content part %d has type '%s'; the parts of a message are text, image_url, input_audio or video.", i, p.Type)}
 			}
 			if p.Text == nil {
 				return &wireError{fmt.Sprintf("Content part %d of type 'text' has no 'text' field.", i)}
 			}
 			sb.WriteString(*p.Text)
-			c.parts = append(c.parts, messagePart{Type: "text", Text: *p.Text})
+			c.parts = append(c.parts, messagePart{Type: "text", Text: *p.Text, Cache: cacheMarked(p.CacheControl)})
 		}
 		c.text = sb.String()
 		return nil

@@ -66,6 +66,11 @@ var errorKinds = map[string]kindInfo{
 	"model_not_found":    {status: http.StatusNotFound},   // {0}: the model as named
 	"not_found":          {status: http.StatusNotFound},   // {0} method, {1} path
 	"method_not_allowed": {status: http.StatusMethodNotAllowed},
+	// The rules and texts found after the first catalogue (rules.go).
+	"invalid_value":          {status: http.StatusBadRequest}, // {0}: a value outside its schema range, e.g. the seed
+	"algo_invalid_parameter": {status: http.StatusBadRequest}, // {0}: a backend check whose captured text has the algo prefix in every shape
+	"url_error":              {status: http.StatusBadRequest}, // a path under the native base that does not exist
+	"async_not_supported":    {status: http.StatusForbidden},  // X-DashScope-Async: enable on text generation
 
 	// Conditions of the mock itself; {0} is the message.
 	"invalid_control_request": {status: http.StatusBadRequest, mock: true},

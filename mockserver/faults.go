@@ -52,13 +52,16 @@ func IsFaultKind(kind string) bool {
 	case FaultStreamDrop, FaultHang, FaultSlowHeaders, "context_length":
 		return true
 	}
+	if isSemanticFault(kind) {
+		return true
+	}
 	return IsErrorKind(kind)
 }
 
 func (f Fault) validate() error {
 	if !IsFaultKind(f.Kind) {
-		return fmt.Errorf("unknown fault %q (known: %s, context_length, %s, %s, %s)", f.Kind,
-			strings.Join(ErrorKinds(), ", "), FaultStreamDrop, FaultHang, FaultSlowHeaders)
+		return fmt.Errorf("unknown fault %q (known: %s, context_length, %s, %s, %s, %s)", f.Kind,
+			strings.Join(ErrorKinds(), ", "), FaultStreamDrop, FaultHang, FaultSlowHeaders, strings.Join(semanticFaults, ", "))
 	}
 	if f.Count < 0 || f.AfterChunks < 0 || f.DelayMs < 0 {
 		return fmt.Errorf("count, after_chunks and delay_ms must not be negative")
@@ -77,14 +80,33 @@ func (f Fault) validate() error {
 
 // faultQueue holds queued faults and the random fault rate.
 type faultQueue struct {
-	mu    sync.Mutex // guards queue, rate, rng
+	mu    sync.Mutex // guards queue, rate, kinds, rng
 	queue []Fault    // each with its remaining count
 	rate  float64
+	kinds []string   // what the rate draws from (DefaultFaultKinds unless WithFaultKinds)
 	rng   *rand.Rand // seeded: which requests get a random fault is the same every run
 }
 
-// randomFaultKinds are the bad-day answers --fault-rate draws from.
-var randomFaultKinds = []string{"internal", "overloaded", "timeout", "rate_limit_requests"}
+// DefaultFaultKinds are the bad-day answers --fault-rate draws from unless WithFaultKinds
+// (--fault-kinds) names others.
+var DefaultFaultKinds = []string{"internal", "overloaded", "timeout", "rate_limit_requests"}
+
+// WithFaultKinds sets the faults that WithFaultRate's random draw picks from, each equally
+// likely: any fault kind, including the semantic ones (invalid_tool_arguments, …).
+func WithFaultKinds(kinds ...string) Option {
+	return func(c *config) error {
+		if len(kinds) == 0 {
+			return fmt.Errorf("WithFaultKinds: no kind given")
+		}
+		for _, k := range kinds {
+			if err := (Fault{Kind: k}).validate(); err != nil {
+				return fmt.Errorf("WithFaultKinds: %v", err)
+			}
+		}
+		c.faultKinds = append([]string(nil), kinds...)
+		return nil
+	}
+}
 
 // take returns the fault for a request to model: a queued one first, else a random one
 // with probability rate.
@@ -104,7 +126,7 @@ func (q *faultQueue) take(model string) (Fault, bool) {
 		return out, true
 	}
 	if q.rate > 0 && q.rng.Float64() < q.rate {
-		return Fault{Kind: randomFaultKinds[q.rng.IntN(len(randomFaultKinds))]}, true
+		return Fault{Kind: q.kinds[q.rng.IntN(len(q.kinds))]}, true
 	}
 	return Fault{}, false
 }

@@ -247,7 +247,7 @@ func TestThinking(t *testing.T) {
 		t.Fatalf("thinking max_tokens: %s", r.Raw)
 	}
 	r = bothWays(t, ts, fmt.Sprintf(body, `,"thinking_budget":81921`))
-	if r.Status != 400 || r.Error.Message != "<400> InternalError.Algo.InvalidParameter: Range of thinking_budget should be [1, 81920]" {
+	if r.Status != 400 || r.Error.Message != "<400> InternalError.Algo.InvalidParameter: The thinking_budget parameter must be a positive integer and not greater than 81920" {
 		t.Fatalf("thinking_budget range: %s", r.Raw)
 	}
 	// Without thinking there is no reasoning field at all; models without thinking ignore it.

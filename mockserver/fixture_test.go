@@ -36,7 +36,7 @@ fixtures:
       contains: "json args"
     reply:
       tool_calls:
-        - name: search
+        - name: web_search
           arguments: '{"query":"qwen","filters":{"lang":"zh","year":2025}}'
 `
 
@@ -147,7 +147,7 @@ func TestFixtureMatching(t *testing.T) {
 		t.Fatalf("greeting with thinking: %+v", r.Choices[0])
 	}
 	// A JSON-string arguments fixture keeps its key order, written as the model writes JSON.
-	r = bothWays(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"json args please"}],"tools":[{"type":"function","function":{"name":"search"}}]}`)
+	r = bothWays(t, ts, `{"model":"qwen3-max","messages":[{"role":"user","content":"json args please"}],"tools":[{"type":"function","function":{"name":"web_search"}}]}`)
 	if got := r.Choices[0].ToolCalls[0].Arguments; got != `{"query": "qwen", "filters": {"lang": "zh", "year": 2025}}` {
 		t.Fatalf("arguments %s", got)
 	}
@@ -232,20 +232,20 @@ func TestBuiltinFixtures(t *testing.T) {
 	}
 }
 
-// TestREADMEFixtures keeps the README's example fixture file working: it must parse, and
-// its weather fixture must run its two turns.
+// TestREADMEFixtures keeps the documentation's complete example fixture file
+// (docs/fixtures.md) working: it must parse, and its weather fixture must run its two turns.
 func TestREADMEFixtures(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../docs/fixtures.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, ok := strings.Cut(string(readme), "```yaml\nfixtures:")
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n# fixtures.yaml\nfixtures:")
 	example, _, ok2 := strings.Cut(rest, "```")
 	if !ok || !ok2 {
-		t.Fatal("no example fixture file in the README")
+		t.Fatal("no example fixture file in docs/fixtures.md")
 	}
-	fs, err := ParseFixtures("README.md", []byte("fixtures:"+example))
+	fs, err := ParseFixtures("docs/fixtures.md", []byte("fixtures:"+example))
 	if err != nil {
 		t.Fatal(err)
 	}

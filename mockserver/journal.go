@@ -2,6 +2,9 @@ package mockserver
 
 import (
 	"fmt"
+	"maps"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +32,61 @@ type RequestRecord struct {
 	Fixture          string    `json:"fixture,omitempty"`
 	Fault            string    `json:"fault,omitempty"`
 	PrematureRetry   bool      `json:"premature_retry,omitempty"`
-	DurationMs       float64   `json:"duration_ms"` // wall time from arrival to the last byte
+	// EstimateTokens is what the request reserved against TPM before its reply (0 when it
+	// did not reach the rate limiter).
+	EstimateTokens int `json:"estimate_tokens,omitempty"`
+	// NeverAdmissible marks a 429 whose estimate alone exceeds the TPM: no retry of the
+	// same request can pass until the limit changes.
+	NeverAdmissible bool `json:"never_admissible,omitempty"`
+	// Interrupted marks a reply the client left before its end; CompletionTokens then
+	// counts the tokens actually sent and ReplyTokens those the whole reply had.
+	Interrupted bool `json:"interrupted,omitempty"`
+	ReplyTokens int  `json:"reply_tokens,omitempty"`
+	// CachedTokens is the prompt's cached tokens (implicit and explicit context cache),
+	// CacheCreationTokens the tokens an explicit cache_control marker wrote.
+	CachedTokens        int `json:"cached_tokens,omitempty"`
+	CacheCreationTokens int `json:"cache_creation_input_tokens,omitempty"`
+	// Headers are the request's headers, credentials redacted, at most
+	// journalHeaderBytes of them (HeadersTruncated says when some were left out).
+	Headers          map[string]string `json:"headers,omitempty"`
+	HeadersTruncated bool              `json:"headers_truncated,omitempty"`
+	DurationMs       float64           `json:"duration_ms"` // wall time from arrival to the last byte
+}
+
+// journalHeaderBytes bounds the headers one journal record keeps (names plus values).
+const journalHeaderBytes = 8 << 10
+
+// redactedHeaders are shown with only enough of their value to tell credentials apart.
+var redactedHeaders = map[string]bool{"Authorization": true, "X-Api-Key": true, "Proxy-Authorization": true, "Cookie": true}
+
+// journalHeaders copies a request's headers for the journal: several values of one header
+// joined by ", ", credentials redacted ("Bearer sk-…1234"), in sorted order until
+// journalHeaderBytes are used.
+func journalHeaders(h http.Header) (map[string]string, bool) {
+	out := make(map[string]string, len(h))
+	used, truncated := 0, false
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		v := strings.Join(h[name], ", ")
+		if redactedHeaders[name] {
+			v = redactCredential(v)
+		}
+		if used+len(name)+len(v) > journalHeaderBytes {
+			truncated = true
+			continue
+		}
+		used += len(name) + len(v)
+		out[name] = v
+	}
+	return out, truncated
+}
+
+// redactCredential keeps an auth scheme and the redacted key: "Bearer sk-…1234".
+func redactCredential(v string) string {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok {
+		return redactKey(scheme)
+	}
+	return scheme + " " + redactKey(strings.TrimSpace(cred))
 }
 
 // String is a one-line summary, used in assertion failures.
@@ -53,6 +110,12 @@ func (r RequestRecord) String() string {
 	}
 	if r.PrematureRetry {
 		sb.WriteString(" premature-retry")
+	}
+	if r.NeverAdmissible {
+		sb.WriteString(" never-admissible")
+	}
+	if r.Interrupted {
+		fmt.Fprintf(&sb, " interrupted(sent %d of %d)", r.CompletionTokens, r.ReplyTokens)
 	}
 	return sb.String()
 }

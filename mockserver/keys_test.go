@@ -51,7 +51,7 @@ func TestUsageBound(t *testing.T) {
 	u := &usageBook{m: map[usageKey]*UsageRecord{}}
 	m := &Model{ID: "qwen3-max"}
 	for i := range MaxUsageRecords + 50 {
-		u.add(fmt.Sprintf("key-%d", i), m, "qwen3-max", 1, 1)
+		u.add(fmt.Sprintf("key-%d", i), m, "qwen3-max", 1, 1, cacheUse{})
 	}
 	if len(u.m) > MaxUsageRecords+1 {
 		t.Fatalf("%d usage rows", len(u.m))

@@ -1,7 +1,6 @@
 package mockserver
 
 import (
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -18,22 +17,18 @@ const (
 	maxModelName   = 256
 )
 
-// RateLimits are requests and tokens per minute; 0 means unlimited.
-type RateLimits struct {
-	RPM int `json:"rpm"`
-	TPM int `json:"tpm"`
-}
-
 // rateLimiter resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
 type rateLimiter struct {
 	limiter *ratelimit.Limiter
 	headers bool
 
-	mu       sync.Mutex            // guards rpmAll, tpmAll, perModel, notBefore, premature and accountOf
-	rpmAll   *int                  // overrides the RPM of every model (--rpm)
-	tpmAll   *int                  // overrides the TPM of every model (--tpm)
-	perModel map[string]RateLimits // overrides one model, wins over all
+	mu    sync.Mutex // guards start, run, the estimates, notBefore, premature and accountOf
+	start limitLayer // what the options given to New say
+	run   limitLayer // what was changed at run time (SetLimits, PATCH /_mock/config)
+	// startEstimate and runEstimate are the TPM estimate modes of the options and of run
+	// time ("" when not changed at run time).
+	startEstimate, runEstimate string
 	// notBefore is, per scope, when the client that was told to wait (Retry-After) may come
 	// back; a request before it is a premature retry.
 	notBefore  map[ratelimit.Key]time.Time
@@ -41,23 +36,6 @@ type rateLimiter struct {
 	accountOf  map[string]string // API key → account name (WithAccount)
 	catalogued func(model string) RateLimits
 	lru        scopeLRU // bounds the scopes kept (MaxScopes)
-}
-
-// limitsFor returns the limits that apply to a model now.
-func (rl *rateLimiter) limitsFor(model string) RateLimits {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if l, ok := rl.perModel[model]; ok {
-		return l
-	}
-	l := rl.catalogued(model)
-	if rl.rpmAll != nil {
-		l.RPM = *rl.rpmAll
-	}
-	if rl.tpmAll != nil {
-		l.TPM = *rl.tpmAll
-	}
-	return l
 }
 
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
@@ -77,6 +55,8 @@ type admission struct {
 	ticket    ratelimit.Ticket
 	admitted  bool
 	premature bool // the client came back before the Retry-After it was given
+	estimate  int  // the tokens reserved against TPM before the reply
+	never     bool // refused because the estimate alone exceeds the TPM: no retry can pass
 
 	show   bool                 // the rate-limit headers are to be sent (WithRateLimitHeaders)
 	state  ratelimit.ScopeState // the scope's state that decided admission
@@ -86,9 +66,10 @@ type admission struct {
 // admit checks the call against its scope's window, as the real service limits requests
 // and tokens per minute
 // (https://www.alibabacloud.com/help/en/model-studio/rate-limiting-best-practices). The
-// estimate is the prompt plus the output the request may still produce; settle replaces it
-// by what was used. A refusal is the real 429 for the limit that was hit. admit writes nothing: the
-// answer goes back to the pipeline.
+// estimate follows the TPM estimate mode (see TPMEstimateDeclared); settle replaces it by
+// what was used. A refusal is the real 429 for the limit that was hit. A request whose
+// estimate alone exceeds the TPM can never pass: it gets no Retry-After, and its journal
+// record says so. admit writes nothing: the answer goes back to the pipeline.
 func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
@@ -108,7 +89,8 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	}
 	rl.mu.Unlock()
 
-	estimate := c.promptTokens + c.maxOutput
+	estimate := estimateOf(rl.tpmEstimate(), c)
+	adm.estimate = estimate
 	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
 	if rl.headers {
 		adm.show = true
@@ -121,6 +103,7 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 		}
 	}
 	if denial != nil {
+		adm.never = denial.RetryAfter == ratelimit.Never
 		switch denial.Kind {
 		case ratelimit.Tokens:
 			return adm, errorOf("rate_limit_tokens")
@@ -210,23 +193,6 @@ func (s *Server) Limits() []LimitState {
 		})
 	}
 	return out
-}
-
-// SetLimits changes the limits of one model ("" for every model) at run time; the next
-// request sees them. Limits set for one model win over limits set for every model.
-func (s *Server) SetLimits(model string, l RateLimits) error {
-	if l.RPM < 0 || l.TPM < 0 {
-		return fmt.Errorf("rate limits must not be negative (0 means unlimited)")
-	}
-	rl := s.rates
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if model == "" {
-		rl.rpmAll, rl.tpmAll = &l.RPM, &l.TPM
-		return nil
-	}
-	rl.perModel[model] = l
-	return nil
 }
 
 // ResetLimits clears every rate-limit window and the premature-retry records.

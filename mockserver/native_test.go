@@ -183,8 +183,8 @@ func TestNativeValidation(t *testing.T) {
 		msg     string
 	}{
 		{`{"model":"qwen3-max"}`, nil, 400, "InvalidParameter", `Either "prompt" or "messages" must exist and cannot both be none`},
-		{`{"model":"qwen3-max","input":{"prompt":"x"},"parameters":{"enable_thinking":true,"result_format":"text"}}`, nil, 400, "InvalidParameter", `The result_format parameter must be "message" when enable_thinking is true.`},
-		{`{"model":"qwen3-max","input":{"prompt":"x"},"parameters":{"enable_thinking":true}}`, []string{"X-DashScope-SSE", "enable"}, 400, "InvalidParameter", `The incremental_output parameter must be "true" when enable_thinking is true.`},
+		{`{"model":"qwen3-max","input":{"prompt":"x"},"parameters":{"enable_thinking":true,"result_format":"text"}}`, nil, 400, "InvalidParameter", `The result_format parameter must be "message" when enable_thinking is true`},
+		{`{"model":"qwen3-max","input":{"prompt":"x"},"parameters":{"enable_thinking":true}}`, []string{"X-DashScope-SSE", "enable"}, 400, "InvalidParameter", `<400> InternalError.Algo.InvalidParameter: The incremental_output parameter must be "true" when enable_thinking is true`},
 		{`{"model":"qwen3-max","input":{"prompt":"x"},"parameters":{"max_tokens":70000}}`, nil, 400, "InvalidParameter", `Range of max_tokens should be [1, 65536]`},
 		{`{"model":"qwen3-max","input":{"prompt":"x"},"parameters":{"temperature":"hot"}}`, nil, 400, "InvalidParameter", `Invalid type for 'parameters.temperature': expected a number, but got a string instead.`},
 		{`{"model":"qwen3-max","input":{"prompt":"x"},"parameters":{"result_format":"xml"}}`, nil, 400, "InvalidParameter", `result_format must be 'text' or 'message', not 'xml'.`},

@@ -28,10 +28,9 @@ type config struct {
 	noBuiltins bool
 	fallback   string
 
-	rateAll          *RateLimits
-	rpmAll           *int
-	tpmAll           *int
-	ratePerModel     map[string]RateLimits
+	rate             limitLayer // rate limits of the options, applied in order
+	tpmEstimate      string
+	implicitCache    bool
 	accounts         map[string]string // API key → account
 	perSecond        bool
 	burst            bool
@@ -41,6 +40,7 @@ type config struct {
 	journalBytes     int
 	latency          Latency
 	faultRate        float64
+	faultKinds       []string
 	adminToken       string
 	insecureControl  bool
 	controlHosts     []string
@@ -245,29 +245,46 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithLimits sets the requests and tokens per minute of every model, replacing the
-// catalogue's (0 means unlimited). WithModelLimits wins for its model.
+// WithLimits sets the requests and tokens per minute of every model over the catalogue's.
+// A zero field keeps its value (see RateLimits); Unlimited lifts a limit. Options apply in
+// order, so a later WithLimits or WithRateLimitOverride changes what an earlier one set;
+// WithModelLimits wins for its model whatever the order.
 func WithLimits(l RateLimits) Option {
 	return func(c *config) error {
-		if l.RPM < 0 || l.TPM < 0 {
-			return fmt.Errorf("WithLimits: limits must not be negative")
+		p, err := pairOf("WithLimits", l)
+		if err != nil {
+			return err
 		}
-		c.rateAll = &l
+		c.rate.all = c.rate.all.over(p)
 		return nil
 	}
 }
 
 // WithModelLimits sets the limits of one model id (an alias and its snapshot are
-// separate models, each with its own window, as on the real service).
+// separate models, each with its own window, as on the real service). A zero field keeps
+// its value (see RateLimits): WithModelLimits(m, RateLimits{RPM: 1}) keeps m's TPM.
 func WithModelLimits(model string, l RateLimits) Option {
 	return func(c *config) error {
-		if l.RPM < 0 || l.TPM < 0 {
-			return fmt.Errorf("WithModelLimits: limits must not be negative")
+		if model == "" {
+			return fmt.Errorf("WithModelLimits: empty model id")
 		}
-		if c.ratePerModel == nil {
-			c.ratePerModel = map[string]RateLimits{}
+		p, err := pairOf("WithModelLimits", l)
+		if err != nil {
+			return err
 		}
-		c.ratePerModel[model] = l
+		c.rate.setModel(model, p)
+		return nil
+	}
+}
+
+// WithTPMEstimate sets what a request reserves against TPM before its reply:
+// TPMEstimateDeclared (the default) or TPMEstimateMaxOutput.
+func WithTPMEstimate(mode string) Option {
+	return func(c *config) error {
+		if !validTPMEstimate(mode) {
+			return fmt.Errorf("WithTPMEstimate: %q is not %s or %s", mode, TPMEstimateDeclared, TPMEstimateMaxOutput)
+		}
+		c.tpmEstimate = mode
 		return nil
 	}
 }
@@ -322,16 +339,24 @@ func WithRateLimitHeaders() Option {
 }
 
 // WithRateLimitOverride sets RPM and/or TPM of every model, each only when not nil (0 means
-// unlimited); the other keeps each model's own value. It is what the --rpm and --tpm flags
-// do. WithModelLimits wins for its model.
+// unlimited); the other keeps its value. It is what the --rpm and --tpm flags do. Like
+// WithLimits it applies in order with it; WithModelLimits wins for its model.
 func WithRateLimitOverride(rpm, tpm *int) Option {
 	return func(c *config) error {
 		if (rpm != nil && *rpm < 0) || (tpm != nil && *tpm < 0) {
 			return fmt.Errorf("WithRateLimitOverride: limits must not be negative")
 		}
-		c.rpmAll, c.tpmAll = rpm, tpm
+		c.rate.all = c.rate.all.over(LimitOverride{RPM: cloneInt(rpm), TPM: cloneInt(tpm)})
 		return nil
 	}
+}
+
+func cloneInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // DefaultJournalSize is how many requests the journal keeps (the oldest are dropped).

@@ -56,6 +56,7 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 	if key != "" {
 		rec.Key = redactKey(key)
 	}
+	rec.Headers, rec.HeadersTruncated = journalHeaders(r.Header)
 	fail := func(e *Error, stream bool) {
 		rec.Status, rec.ErrorCode = e.Status, journalCode(e)
 		shape.writeError(w, r, e, c, stream)
@@ -94,6 +95,10 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		rec.Fault = fault.Kind
 		switch fault.Kind {
 		case FaultHang:
+			if req.Stream && fault.AfterChunks > 0 {
+				c.fault = &fault // the stream starts, then stalls (sseWriter.write)
+				break
+			}
 			<-r.Context().Done()
 			return false
 		case FaultSlowHeaders:
@@ -104,6 +109,8 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 			if s.sleep(r.Context(), delay) != nil {
 				return false
 			}
+		case FaultInvalidToolArguments, FaultUnknownTool, FaultEmptyReply, FaultLengthMidToolCall, FaultMalformedChunk:
+			c.semantic = &fault
 		case FaultStreamDrop:
 			if !req.Stream || fault.AfterChunks == 0 {
 				return true // drop before the first byte
@@ -121,34 +128,47 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 
 	adm, e := s.admit(c, key)
 	c.admission = adm
-	rec.PrematureRetry = adm.premature
+	rec.PrematureRetry, rec.EstimateTokens, rec.NeverAdmissible = adm.premature, adm.estimate, adm.never
 	if e != nil {
 		fail(e, req.Stream)
 		return false
 	}
+	c.cache = s.cacheLookup(cacheInput{key: s.rates.scopeOf(key, c.modelID), messages: req.Messages,
+		tools: req.Tools, promptTokens: c.promptTokens}, s.clock.Now())
 	res, e := s.respond(c)
 	if e != nil {
 		s.settle(adm, 0)
 		fail(e, req.Stream)
 		return false
 	}
+	if c.semantic != nil && c.semantic.Kind != FaultMalformedChunk {
+		s.applySemanticFault(c, res, c.semantic.Kind)
+	}
 	rec.Fixture = res.fixtureName()
 	c.pace = s.newPacer(r.Context(), c, res.fixture)
 	if !req.Stream && c.pace.tokens(res.completionTokens) != nil {
 		s.settle(adm, c.promptTokens) // the client gave up before the answer
 		rec.Status, rec.ErrorCode = 499, "client_closed_request"
+		rec.Interrupted, rec.ReplyTokens = true, res.completionTokens
 		return false
+	}
+	if c.semantic != nil && c.semantic.Kind == FaultMalformedChunk && !req.Stream {
+		hw := &halfBodyWriter{ResponseWriter: w}
+		defer hw.flush()
+		w = hw
 	}
 	sent, dropped := shape.writeResult(w, r, c, res)
 	s.settle(adm, c.promptTokens+sent)
-	if sent < res.completionTokens && c.fault == nil {
+	if sent < res.completionTokens && (c.fault == nil || c.fault.Kind == FaultHang) {
+		rec.Interrupted, rec.ReplyTokens = true, res.completionTokens
 		s.log.Info("client went away mid-stream", "request_id", c.id, "model", c.modelID,
 			"sent_tokens", sent, "reply_tokens", res.completionTokens)
 	}
-	s.usage.add(key, c.model, c.modelID, c.promptTokens, sent)
+	s.usage.add(key, c.model, c.modelID, c.promptTokens, sent, c.cache)
 
 	rec.Status, rec.PromptTokens, rec.CompletionTokens = http.StatusOK, c.promptTokens, sent
 	rec.FinishReason = res.choices[0].finish
+	rec.CachedTokens, rec.CacheCreationTokens = c.cache.cachedTokens(), c.cache.created
 	if c.faultErr != nil {
 		rec.ErrorCode = journalCode(c.faultErr)
 	}

@@ -26,6 +26,7 @@ type chatRequest struct {
 	TopP            *float64
 	PresencePenalty *float64
 	Stop            []string
+	StopTokens      [][]int // token-id sequences (stop_tokens.go)
 
 	Tools             []toolDef
 	ToolChoice        toolChoice
@@ -68,10 +69,13 @@ type chatMessage struct {
 
 // messagePart is one part of a message's content as sent, when it came in parts.
 type messagePart struct {
-	Type      string // "text" or "image"
+	Type      string // "text", "image", "audio" or "video"
 	Text      string // text
 	URL       string // image: an http(s) URL or a data: URL
 	MediaType string // image: the media type of inline data, e.g. "image/png"
+	// Cache marks a part that carries a cache_control marker: the explicit context cache
+	// (cache.go) caches the prompt up to the end of this part.
+	Cache bool
 }
 
 // historyToolCall is a tool call made by the assistant earlier in the conversation.
@@ -86,7 +90,11 @@ type historyToolCall struct {
 type jsonInt struct {
 	set bool
 	v   float64
+	raw string // the number as sent
 }
+
+// text is the number as sent.
+func (n jsonInt) text() string { return n.raw }
 
 func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	if string(b) == "null" {
@@ -102,7 +110,7 @@ func (n *jsonInt) UnmarshalJSON(b []byte) error {
 	if f != math.Trunc(f) {
 		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[int64]()}
 	}
-	n.set, n.v = true, f
+	n.set, n.v, n.raw = true, f, string(b)
 	return nil
 }
 

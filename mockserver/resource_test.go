@@ -63,7 +63,7 @@ func TestResourceSchemaCache(t *testing.T) {
 
 // Distinct large schemas are bounded by the cache's byte budget.
 func TestResourceSchemaCacheDistinct(t *testing.T) {
-	srv := newTestHandler(t, WithLimits(RateLimits{}))
+	srv := newTestHandler(t, WithLimits(RateLimits{RPM: Unlimited, TPM: Unlimited}))
 	srv.Reset()
 	filler := strings.Repeat("x", 200<<10)
 	for i := range 24 {

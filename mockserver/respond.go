@@ -185,10 +185,11 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 	if ids == nil || content != p.generatedContent {
 		ids = s.tok.Encode(content)
 	}
+	ids, stopped := cutAtStopTokens(ids, c.req.StopTokens)
 	if len(ids) > budget {
 		ids, ch.finish = ids[:budget], "length"
 		ch.text = s.textOf(ids)
-	} else if utf8.ValidString(content) {
+	} else if !stopped && utf8.ValidString(content) {
 		ch.text = content // the tokens of valid UTF-8 decode to it
 	} else {
 		ch.text = s.textOf(ids)

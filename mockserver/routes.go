@@ -20,6 +20,10 @@ func (s *Server) routes() *mux.Router {
 	}
 
 	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
+	// Every other path under the native base, the multimodal one included: "url error".
+	r.PathPrefix("/api/v1/").MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
+		return r.URL.Path != "/api/v1/services/aigc/text-generation/generation" // 405 there
+	}).HandlerFunc(s.handleNativeURLError)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
 	s.wrongMethods(r)
 

@@ -33,6 +33,7 @@ type Server struct {
 	faults   *faultQueue
 	latency  *latencySetting
 	usage    *usageBook
+	cache    *contextCache
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -48,6 +49,8 @@ func New(opts ...Option) (*Server, error) {
 		fallback:         FallbackGenerate,
 		journalSize:      DefaultJournalSize,
 		journalBodyBytes: DefaultJournalBodyBytes,
+		tpmEstimate:      TPMEstimateDeclared,
+		implicitCache:    true,
 		journalBytes:     DefaultJournalBytes,
 	}
 	for _, o := range opts {
@@ -83,15 +86,14 @@ func New(opts ...Option) (*Server, error) {
 		fixtures: fixtures,
 	}
 	s.rates = &rateLimiter{
-		limiter:   &ratelimit.Limiter{PerSecond: cfg.perSecond},
-		headers:   cfg.rateHeaders,
-		rpmAll:    cfg.rpmAll,
-		tpmAll:    cfg.tpmAll,
-		perModel:  maps.Clone(cfg.ratePerModel),
-		notBefore: map[ratelimit.Key]time.Time{},
-		premature: map[ratelimit.Key]int{},
-		accountOf: maps.Clone(cfg.accounts),
-		lru:       scopeLRU{max: MaxScopes},
+		limiter:       &ratelimit.Limiter{PerSecond: cfg.perSecond},
+		headers:       cfg.rateHeaders,
+		start:         cfg.rate.clone(),
+		startEstimate: cfg.tpmEstimate,
+		notBefore:     map[ratelimit.Key]time.Time{},
+		premature:     map[ratelimit.Key]int{},
+		accountOf:     maps.Clone(cfg.accounts),
+		lru:           scopeLRU{max: MaxScopes},
 		catalogued: func(model string) RateLimits {
 			if m, ok := s.models.lookup(model); ok {
 				return RateLimits{RPM: m.RPM, TPM: m.TPM}
@@ -99,16 +101,15 @@ func New(opts ...Option) (*Server, error) {
 			return RateLimits{}
 		},
 	}
-	if cfg.rateAll != nil {
-		s.rates.rpmAll, s.rates.tpmAll = &cfg.rateAll.RPM, &cfg.rateAll.TPM
-	}
-	if s.rates.perModel == nil {
-		s.rates.perModel = map[string]RateLimits{}
-	}
 	s.journal = newJournal(cfg.journalSize, cfg.journalBodyBytes, cfg.journalBytes)
-	s.faults = &faultQueue{rate: cfg.faultRate, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
+	kinds := cfg.faultKinds
+	if kinds == nil {
+		kinds = DefaultFaultKinds
+	}
+	s.faults = &faultQueue{rate: cfg.faultRate, kinds: kinds, rng: rand.New(rand.NewPCG(cfg.seed, 0x9e3779b97f4a7c15))}
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
+	s.cache = newContextCache(cfg.implicitCache)
 	if cfg.burst {
 		s.rates.limiter.Burst = &ratelimit.BurstRule{}
 	}

@@ -90,7 +90,7 @@ func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
 }
 
 // check: the compatible shape has no rules of its own beyond the core's.
-func (compatShape) check(*call) *Error { return nil }
+func (compatShape) check(c *call) *Error { return checkSeed(c.req.Seed, compatSeedMax) }
 
 func (a compatShape) writeResult(w http.ResponseWriter, r *http.Request, c *call, res *result) (int, bool) {
 	if c.req.Stream {
@@ -144,24 +144,21 @@ type compatUsage struct {
 	CompletionTokens        int                     `json:"completion_tokens"`
 	TotalTokens             int                     `json:"total_tokens"`
 	CompletionTokensDetails *compatCompletionDetail `json:"completion_tokens_details,omitempty"`
-	PromptTokensDetails     compatPromptDetail      `json:"prompt_tokens_details"`
+	PromptTokensDetails     promptDetails           `json:"prompt_tokens_details"`
 }
 
 type compatCompletionDetail struct {
 	ReasoningTokens int `json:"reasoning_tokens"`
 }
 
-type compatPromptDetail struct {
-	CachedTokens int `json:"cached_tokens"`
-}
-
 // usageOf reports the tokens of a reply. Reasoning tokens are included in completion_tokens
 // and also reported apart when the request ran in thinking mode.
 func usageOf(c *call, res *result) compatUsage {
 	u := compatUsage{
-		PromptTokens:     c.promptTokens,
-		CompletionTokens: res.completionTokens,
-		TotalTokens:      c.promptTokens + res.completionTokens,
+		PromptTokens:        c.promptTokens,
+		CompletionTokens:    res.completionTokens,
+		TotalTokens:         c.promptTokens + res.completionTokens,
+		PromptTokensDetails: promptDetailsOf(c.cache),
 	}
 	if c.thinking {
 		u.CompletionTokensDetails = &compatCompletionDetail{ReasoningTokens: res.reasoningTokens}
@@ -236,6 +233,11 @@ var compatErrors = map[string]compatError{
 	"model_not_found":    {"model_not_found", "invalid_request_error", "The model `{0}` does not exist or you do not have access to it.", false},
 	"not_found":          {"not_found", "invalid_request_error", notFoundMessage, false},
 	"method_not_allowed": {"method_not_allowed", "invalid_request_error", methodNotAllowedMessage, false},
+	// spec/api.md §4.1.
+	"invalid_value":          {"invalid_value", "invalid_request_error", "{0}", false},
+	"algo_invalid_parameter": {"invalid_parameter_error", "invalid_request_error", algoParamPrefix + "{0}", true},
+	"url_error":              {"invalid_parameter_error", "invalid_request_error", urlErrorMessage, false},
+	"async_not_supported":    {"AccessDenied", "AccessDenied", asyncMessage, false},
 }
 
 // compatErrorOf looks up e's row; the mock's own conditions answer with their kind as code.
@@ -355,7 +357,11 @@ func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, r
 
 	for _, ch := range res.choices {
 		idx := strconv.Itoa(ch.index)
-		st.event(`{"delta":{"content":"","role":"assistant"},"index":` + idx + `,"logprobs":null,"finish_reason":null}`)
+		if c.thinking { // the captured first delta of a thinking stream
+			st.event(`{"delta":{"content":null,"role":"assistant","reasoning_content":""},"index":` + idx + `,"logprobs":null,"finish_reason":null}`)
+		} else {
+			st.event(`{"delta":{"content":"","role":"assistant"},"index":` + idx + `,"logprobs":null,"finish_reason":null}`)
+		}
 		// Thinking streams reasoning first, then content, each delta naming the other null.
 		choiceSent := s.streamText(st, ch.reasoningIDs, `{"delta":{"content":null,"reasoning_content":`, `},"finish_reason":null,"index":`+idx+`,"logprobs":null}`)
 		contentTail := `},"finish_reason":null,"index":` + idx + `,"logprobs":null}`
@@ -368,6 +374,8 @@ func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, r
 		}
 		if len(ch.toolCalls) > 0 {
 			st.event(`{"finish_reason":"` + ch.finish + `","delta":{},"index":` + idx + `,"logprobs":null}`)
+		} else if c.thinking {
+			st.event(`{"finish_reason":"` + ch.finish + `","delta":{"content":"","reasoning_content":null},"index":` + idx + `,"logprobs":null}`)
 		} else {
 			st.event(`{"finish_reason":"` + ch.finish + `","delta":{"content":""},"index":` + idx + `,"logprobs":null}`)
 		}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // This file is the DashScope native wire adapter
@@ -56,6 +57,9 @@ type nativeParamsWire struct {
 }
 
 func (nativeShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
+	if strings.EqualFold(r.Header.Get("X-DashScope-Async"), "enable") {
+		return nil, newError("async_not_supported") // text generation has no asynchronous mode
+	}
 	var w nativeRequestWire
 	if err := decodeStrict(body, &w); err != nil {
 		return nil, decodeError(body, err)
@@ -69,6 +73,9 @@ func (nativeShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
 		return nil, errBadRequest(`Either "prompt" or "messages" must exist and cannot both be none`)
 	}
 	req.MessagesGiven = true
+	if w.Input.Prompt != nil && w.Input.Messages != nil && len(w.Input.Messages) == 0 {
+		return nil, newError("invalid_parameter", promptWithEmptyMessages)
+	}
 	if w.Input.Messages != nil {
 		msgs, e := decodeMessages(w.Input.Messages)
 		if e != nil {
@@ -102,18 +109,42 @@ func (nativeShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
 
 // check applies the native shape's own rules once thinking mode is known.
 func (nativeShape) check(c *call) *Error {
+	if e := checkSeed(c.req.Seed, nativeSeedMax); e != nil {
+		return e
+	}
+	if c.req.Stream && c.req.N.set && c.req.N.v > 1 {
+		return errInvalidParameter(nativeStreamNMessage)
+	}
 	if !c.thinking {
 		return nil
 	}
 	opts := nativeOptionsOf(c)
 	if opts.resultFormat != "message" {
-		return errInvalidParameter(`The result_format parameter must be "message" when enable_thinking is true.`)
+		return errInvalidParameter(`The result_format parameter must be "message" when enable_thinking is true`)
 	}
 	if c.req.Stream && !opts.incremental {
-		return errInvalidParameter(`The incremental_output parameter must be "true" when enable_thinking is true.`)
+		return newError("algo_invalid_parameter", `The incremental_output parameter must be "true" when enable_thinking is true`)
 	}
 	return nil
 }
+
+// promptWithEmptyMessages answers input.prompt beside an empty input.messages (a capture).
+const promptWithEmptyMessages = "Role must be user or assistant and Content length must be greater than 0"
+
+// handleNativeURLError answers any other path under the native base, and the multimodal path
+// (every model here is a text model), as the real service does: 400 InvalidParameter
+// "url error, please check url!" in the native envelope.
+func (s *Server) handleNativeURLError(w http.ResponseWriter, r *http.Request) {
+	id := s.cfg.newRequestID()
+	e := newError("url_error")
+	setResponseHeaders(w, id, time.Now(), "application/json", true)
+	w.WriteHeader(e.Status)
+	_, _ = w.Write(nativeErrorBody(e, id))
+}
+
+// nativeStreamNMessage refuses n > 1 on a native stream: the captured native stream events
+// carry choices without an index, so a client could not tell the choices apart.
+const nativeStreamNMessage = "n > 1 is not supported on native streams: each choice would stream without an index. Use stream=false, or the OpenAI-compatible endpoint."
 
 // nativeError is one row of the native shape's error table.
 type nativeError struct {
@@ -146,6 +177,11 @@ var nativeErrors = map[string]nativeError{
 	"model_not_found":        {"ModelNotFound", "Model can not be found."},
 	"not_found":              {"NotFound", notFoundMessage},
 	"method_not_allowed":     {"MethodNotAllowed", methodNotAllowedMessage},
+	// spec/api.md §4.1.
+	"invalid_value":          {"InvalidParameter", "{0}"},
+	"algo_invalid_parameter": {"InvalidParameter", algoParamPrefix + "{0}"},
+	"url_error":              {"InvalidParameter", urlErrorMessage},
+	"async_not_supported":    {"AccessDenied", asyncMessage},
 }
 
 // nativeErrorOf looks up e's row; the mock's own conditions answer with "Mock.<kind>".
@@ -197,15 +233,11 @@ func (a nativeShape) writeError(w http.ResponseWriter, r *http.Request, e *Error
 // Native bodies, in the key order of the real captures.
 
 type nativeUsage struct {
-	PromptTokensDetails *nativePromptDetail `json:"prompt_tokens_details,omitempty"`
+	PromptTokensDetails *promptDetails      `json:"prompt_tokens_details,omitempty"`
 	TotalTokens         int                 `json:"total_tokens"`
 	OutputTokens        int                 `json:"output_tokens"`
 	InputTokens         int                 `json:"input_tokens"`
 	OutputTokensDetails *nativeOutputDetail `json:"output_tokens_details,omitempty"`
-}
-
-type nativePromptDetail struct {
-	CachedTokens int `json:"cached_tokens"`
 }
 
 type nativeOutputDetail struct {
@@ -213,7 +245,7 @@ type nativeOutputDetail struct {
 }
 
 type nativeToolFunction struct {
-	Name      string `json:"name"`
+	Name      string `json:"name,omitempty"` // absent on the argument fragments of a stream
 	Arguments string `json:"arguments"`
 }
 
@@ -257,13 +289,11 @@ func nativeToolCalls(calls []toolCallOut) []nativeToolCall {
 	return out
 }
 
-// nativeUsageOf reports usage; the non-stream body adds prompt_tokens_details as the
-// captures show, stream events carry the three totals.
-func nativeUsageOf(c *call, output, reasoning int, details bool) nativeUsage {
-	u := nativeUsage{TotalTokens: c.promptTokens + output, OutputTokens: output, InputTokens: c.promptTokens}
-	if details {
-		u.PromptTokensDetails = &nativePromptDetail{}
-	}
+// nativeUsageOf reports usage with prompt_tokens_details, in the body and in every stream
+// event, as the captures show (spec/api.md §3.3, §4.1).
+func nativeUsageOf(c *call, output, reasoning int) nativeUsage {
+	d := promptDetailsOf(c.cache)
+	u := nativeUsage{PromptTokensDetails: &d, TotalTokens: c.promptTokens + output, OutputTokens: output, InputTokens: c.promptTokens}
 	if c.thinking {
 		u.OutputTokensDetails = &nativeOutputDetail{ReasoningTokens: reasoning}
 	}
@@ -274,7 +304,7 @@ func (a nativeShape) writeResult(w http.ResponseWriter, r *http.Request, c *call
 	if c.req.Stream {
 		return a.s.streamNative(w, r, c, res)
 	}
-	body := nativeBody{Usage: nativeUsageOf(c, res.completionTokens, res.reasoningTokens, true), RequestID: c.id}
+	body := nativeBody{Usage: nativeUsageOf(c, res.completionTokens, res.reasoningTokens), RequestID: c.id}
 	if nativeOptionsOf(c).resultFormat == "text" {
 		ch := res.choices[0]
 		body.Output = nativeOutput{FinishReason: ch.finish, Text: &ch.text}
@@ -307,17 +337,20 @@ func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, r
 	seq, output, reasoningTokens := 0, 0, 0
 	var allReasoning, allContent strings.Builder
 
-	send := func(reasoning, content string, calls []toolCallOut, finish string) {
+	send := func(reasoning, content string, calls []toolCallOut, finish string, firstIndex int) {
 		seq++
 		if !opts.incremental {
 			reasoning, content = allReasoning.String(), allContent.String()
 		}
-		usage := nativeUsageOf(c, output, reasoningTokens, false)
+		usage := nativeUsageOf(c, output, reasoningTokens)
 		var data []byte
 		if opts.resultFormat == "text" {
 			data = marshalJSON(nativeBody{Output: nativeOutput{FinishReason: finish, Text: &content}, Usage: usage, RequestID: c.id})
 		} else {
 			msg := nativeStreamMessage{Content: content, Role: "assistant", ToolCalls: nativeToolCalls(calls)}
+			for i := range msg.ToolCalls {
+				msg.ToolCalls[i].Index = firstIndex + i
+			}
 			if c.thinking {
 				msg.ReasoningContent = &reasoning
 			}
@@ -331,18 +364,41 @@ func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, r
 		output += n
 		reasoningTokens += n
 		allReasoning.WriteString(piece)
-		send(piece, "", nil, "null")
+		send(piece, "", nil, "null", 0)
 	})
 	s.eachChunk(st, ch.ids, func(n int, piece string) {
 		output += n
 		allContent.WriteString(piece)
-		send("", piece, nil, "null")
+		send("", piece, nil, "null", 0)
 	})
+	// Tool calls stream as in the compatible shape: a first event with the id, type and name
+	// and empty arguments, then argument fragments with an empty id (or, without
+	// incremental_output, the arguments so far).
+	for i, tc := range ch.toolCalls {
+		if st.err != nil {
+			break
+		}
+		send("", "", []toolCallOut{{ID: tc.ID, Name: tc.Name}}, "null", i)
+		var args strings.Builder
+		s.eachChunk(st, s.tok.Encode(tc.Arguments), func(n int, piece string) {
+			output += n
+			args.WriteString(piece)
+			if opts.incremental {
+				send("", "", []toolCallOut{{Arguments: piece}}, "null", i)
+			} else {
+				send("", "", []toolCallOut{{ID: tc.ID, Name: tc.Name, Arguments: args.String()}}, "null", i)
+			}
+		})
+	}
 	if st.err != nil {
 		return output, st.dropped()
 	}
 	output = ch.completionTokens()
-	send("", "", ch.toolCalls, ch.finish)
+	final := ch.toolCalls
+	if opts.incremental {
+		final = nil // the fragments said it all
+	}
+	send("", "", final, ch.finish, 0)
 	return output, st.dropped()
 }
 

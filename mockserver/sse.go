@@ -44,7 +44,15 @@ func (st *sseWriter) write(b []byte) {
 	if st.err != nil {
 		return
 	}
+	if f := st.c.semantic; f != nil && f.Kind == FaultMalformedChunk && st.frames == f.AfterChunks {
+		b = malformed(b)
+	}
 	if f := st.c.fault; f != nil && st.frames >= f.AfterChunks {
+		if f.Kind == FaultHang {
+			<-st.c.ctx.Done() // stall until the client goes
+			st.err = st.c.ctx.Err()
+			return
+		}
 		if st.c.faultErr == nil {
 			st.err = errDropped
 			return

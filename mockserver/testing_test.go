@@ -264,7 +264,7 @@ func TestUsageAndCost(t *testing.T) {
 	}
 	// The tier follows the input length: over 32K tokens the price doubles.
 	m := &Model{Pricing: &Pricing{Tiers: []PriceTier{{MaxInputTokens: 32768, Input: 1.2, Output: 6}, {MaxInputTokens: 131072, Input: 2.4, Output: 12}}}}
-	if c := cost(m, 40000, 1000); c != (40000*2.4+1000*12)/1e6 {
+	if c := cost(m, 40000, 1000, cacheUse{}); c != (40000*2.4+1000*12)/1e6 {
 		t.Fatalf("tier 2 cost %v", c)
 	}
 }
@@ -273,11 +273,11 @@ func TestRuntimeConfig(t *testing.T) {
 	t.Parallel()
 	ts := NewTestServer(t)
 	st, body := controlCall(t, ts, "GET", "/_mock/config", "")
-	if want := `{"rate_limits":{"rpm":null,"tpm":null,"models":{}},"latency":{"first_token_ms":0,"per_token_ms":0,"jitter":0},"fault_rate":0}`; st != 200 || body != want {
+	if want := `{"rate_limits":{"rpm":null,"tpm":null,"tpm_estimate":"declared","models":{}},"latency":{"first_token_ms":0,"per_token_ms":0,"jitter":0},"fault_rate":0,"fault_kinds":["internal","overloaded","timeout","rate_limit_requests"],"implicit_cache":true}`; st != 200 || body != want {
 		t.Fatalf("config %d %s", st, body)
 	}
 	st, body = controlCall(t, ts, "PATCH", "/_mock/config", `{"rate_limits":{"rpm":1,"models":{"qwen-max":{"rpm":5,"tpm":0}}},"latency":{"per_token_ms":1.5},"fault_rate":0}`)
-	if want := `{"rate_limits":{"rpm":1,"tpm":null,"models":{"qwen-max":{"rpm":5,"tpm":0}}},"latency":{"first_token_ms":0,"per_token_ms":1.5,"jitter":0},"fault_rate":0}`; st != 200 || body != want {
+	if want := `{"rate_limits":{"rpm":1,"tpm":null,"tpm_estimate":"declared","models":{"qwen-max":{"rpm":5,"tpm":0}}},"latency":{"first_token_ms":0,"per_token_ms":1.5,"jitter":0},"fault_rate":0,"fault_kinds":["internal","overloaded","timeout","rate_limit_requests"],"implicit_cache":true}`; st != 200 || body != want {
 		t.Fatalf("patch %d %s", st, body)
 	}
 	hi := `{"model":"qwen3-max","messages":[{"role":"user","content":"hi"}],"max_tokens":2}`
@@ -290,7 +290,7 @@ func TestRuntimeConfig(t *testing.T) {
 			t.Errorf("%s: %d %s", bad, st, body)
 		}
 	}
-	if st, body := controlCall(t, ts, "PATCH", "/_mock/config", `{"rate_limits":{"rpm":null,"models":{"qwen-max":null}}}`); st != 200 || !strings.Contains(body, `"rate_limits":{"rpm":null,"tpm":null,"models":{}}`) {
+	if st, body := controlCall(t, ts, "PATCH", "/_mock/config", `{"rate_limits":{"rpm":null,"models":{"qwen-max":null}}}`); st != 200 || !strings.Contains(body, `"rate_limits":{"rpm":null,"tpm":null,"tpm_estimate":"declared","models":{}}`) {
 		t.Fatalf("clear: %d %s", st, body)
 	}
 }

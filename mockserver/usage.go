@@ -7,16 +7,21 @@ import (
 )
 
 // UsageRecord is the tokens and cost of one (key, model) so far, priced with the model's
-// tiers (the tier is chosen by each request's input length; cached tokens are not modelled).
+// tiers (the tier is chosen by each request's input length). Cached input is priced as
+// spec/api.md §4.1 says: implicit hits at the model's cache_hit_ratio (20%), explicit hits
+// at 10% and explicit cache creation at 125% of the input price.
 type UsageRecord struct {
-	Key              string  `json:"key"` // the key's label (see keyLabel), or "(other keys)"
-	Model            string  `json:"model"`
-	Requests         int     `json:"requests"`
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-	TotalTokens      int     `json:"total_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
-	Priced           bool    `json:"priced"` // false when the model has no price tiers
+	Key                  string  `json:"key"` // the key's label (see keyLabel), or "(other keys)"
+	Model                string  `json:"model"`
+	Requests             int     `json:"requests"`
+	PromptTokens         int     `json:"prompt_tokens"`
+	CompletionTokens     int     `json:"completion_tokens"`
+	TotalTokens          int     `json:"total_tokens"`
+	CachedTokens         int     `json:"cached_tokens"`          // implicit and explicit hits, part of prompt_tokens
+	ExplicitCachedTokens int     `json:"explicit_cached_tokens"` // explicit hits, part of cached_tokens
+	CacheCreationTokens  int     `json:"cache_creation_input_tokens"`
+	CostUSD              float64 `json:"cost_usd"`
+	Priced               bool    `json:"priced"` // false when the model has no price tiers
 }
 
 type usageKey struct{ key, model string }
@@ -27,7 +32,7 @@ type usageBook struct {
 	m  map[usageKey]*UsageRecord
 }
 
-func (u *usageBook) add(key string, m *Model, modelID string, prompt, completion int) {
+func (u *usageBook) add(key string, m *Model, modelID string, prompt, completion int, cu cacheUse) {
 	k := usageKey{keyLabel(key), modelID}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -44,12 +49,15 @@ func (u *usageBook) add(key string, m *Model, modelID string, prompt, completion
 	r.PromptTokens += prompt
 	r.CompletionTokens += completion
 	r.TotalTokens += prompt + completion
-	r.CostUSD += cost(m, prompt, completion)
+	r.CachedTokens += cu.cachedTokens()
+	r.ExplicitCachedTokens += cu.hit
+	r.CacheCreationTokens += cu.created
+	r.CostUSD += cost(m, prompt, completion, cu)
 }
 
 // cost prices one request: input and output per million tokens, in the tier of its input
-// length (the last tier for longer inputs).
-func cost(m *Model, prompt, completion int) float64 {
+// length (the last tier for longer inputs), cached and cache-creating input at their ratios.
+func cost(m *Model, prompt, completion int, cu cacheUse) float64 {
 	if m.Pricing == nil || len(m.Pricing.Tiers) == 0 {
 		return 0
 	}
@@ -61,7 +69,10 @@ func cost(m *Model, prompt, completion int) float64 {
 			break
 		}
 	}
-	return (float64(prompt)*t.Input + float64(completion)*t.Output) / 1e6
+	plain := max(0, prompt-cu.implicit-cu.hit-cu.created)
+	input := float64(plain) + float64(cu.implicit)*m.Pricing.CacheHitRatio +
+		float64(cu.hit)*explicitHitRatio + float64(cu.created)*explicitCreationRatio
+	return (input*t.Input + float64(completion)*t.Output) / 1e6
 }
 
 // Usage returns the tokens and cost so far per (key, model), sorted.

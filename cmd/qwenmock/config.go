@@ -25,6 +25,8 @@ type settings struct {
 	fixtures        string
 	fallback        string
 	rpm, tpm        optionalInt
+	tpmEstimate     string
+	implicitCache   bool
 	perSecond       bool
 	burst           bool
 	rateHeaders     bool
@@ -32,6 +34,7 @@ type settings struct {
 	perToken        time.Duration
 	jitter          float64
 	faultRate       float64
+	faultKinds      string
 	adminToken      string
 	logFormat       string
 	shutdownTimeout time.Duration
@@ -91,6 +94,7 @@ func (s settings) options() []mockserver.Option {
 		// One of the two alone keeps the other at each model's own value.
 		opts = append(opts, mockserver.WithRateLimitOverride(optional(s.rpm), optional(s.tpm)))
 	}
+	opts = append(opts, mockserver.WithTPMEstimate(s.tpmEstimate), mockserver.WithImplicitCache(s.implicitCache))
 	if s.perSecond {
 		opts = append(opts, mockserver.WithPerSecondLimits())
 	}
@@ -105,6 +109,9 @@ func (s settings) options() []mockserver.Option {
 	}
 	if s.faultRate > 0 {
 		opts = append(opts, mockserver.WithFaultRate(s.faultRate))
+	}
+	if s.faultKinds != "" {
+		opts = append(opts, mockserver.WithFaultKinds(strings.Split(s.faultKinds, ",")...))
 	}
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
@@ -143,6 +150,8 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
 	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
 	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
+	fs.StringVar(&s.tpmEstimate, "tpm-estimate", mockserver.TPMEstimateDeclared, "what a request reserves against TPM before its reply: declared (prompt + its max_tokens, 0 if none) or max-output (prompt + the most output it may produce)")
+	fs.BoolVar(&s.implicitCache, "implicit-cache", true, "simulate the implicit context cache (cached_tokens for repeated prompt prefixes of 256+ tokens)")
 	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
 	fs.BoolVar(&s.burst, "burst-limits", false, "refuse sudden growth with Throttling.BurstRate 429s")
 	fs.BoolVar(&s.rateHeaders, "rate-limit-headers", false, "add Retry-After and x-ratelimit-* headers (the real service sends none)")
@@ -150,6 +159,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.DurationVar(&s.perToken, "token-latency", 0, "simulated time between tokens (Go duration, e.g. 20ms)")
 	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
 	fs.Float64Var(&s.faultRate, "fault-rate", 0, "fraction of requests (0 to 1) that get a random injected fault, seeded")
+	fs.StringVar(&s.faultKinds, "fault-kinds", "", "comma-separated faults that --fault-rate draws from (default: internal,overloaded,timeout,rate_limit_requests)")
 	fs.StringVar(&s.adminToken, "admin-token", "", "when set, /_mock/* needs Authorization: Bearer <token>; generated and printed when listening beyond loopback without one")
 	fs.StringVar(&s.logFormat, "log-format", "text", "request log format: text or json")
 	fs.DurationVar(&s.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long in-flight requests and streams may finish")
@@ -243,6 +253,13 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	if !(s.faultRate >= 0 && s.faultRate <= 1) {
 		return s, errors.New("--fault-rate must be in [0, 1]")
 	}
+	if s.faultKinds != "" {
+		for _, k := range strings.Split(s.faultKinds, ",") {
+			if !mockserver.IsFaultKind(k) {
+				return s, fmt.Errorf("--fault-kinds: unknown fault %q", k)
+			}
+		}
+	}
 	if s.logFormat != "text" && s.logFormat != "json" {
 		return s, fmt.Errorf("--log-format must be text or json, not %q", s.logFormat)
 	}
@@ -259,6 +276,9 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	case mockserver.FallbackGenerate, mockserver.FallbackEcho, mockserver.FallbackStrict:
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
+	}
+	if s.tpmEstimate != mockserver.TPMEstimateDeclared && s.tpmEstimate != mockserver.TPMEstimateMaxOutput {
+		return s, fmt.Errorf("--tpm-estimate must be declared or max-output, not %q", s.tpmEstimate)
 	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")

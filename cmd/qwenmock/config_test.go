@@ -21,7 +21,7 @@ func envOf(m map[string]string) func(string) string {
 func TestLoadPrecedence(t *testing.T) {
 	t.Parallel()
 	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes, fallback: "generate",
-		logFormat: "text", shutdownTimeout: 10 * time.Second,
+		logFormat: "text", shutdownTimeout: 10 * time.Second, tpmEstimate: "declared", implicitCache: true,
 		idleTimeout: defaultIdleTimeout, readTimeout: defaultReadTimeout, maxConnections: defaultMaxConnections}
 	cases := []struct {
 		name string
@@ -38,7 +38,10 @@ func TestLoadPrecedence(t *testing.T) {
 			"QWENMOCK_FIRST_TOKEN_LATENCY": "300ms", "QWENMOCK_TOKEN_LATENCY": "20ms", "QWENMOCK_LATENCY_JITTER": "0.1",
 			"QWENMOCK_FAULT_RATE": "0.05", "QWENMOCK_ADMIN_TOKEN": "adm", "QWENMOCK_RPM": "0", "QWENMOCK_TPM": "5000",
 			"QWENMOCK_PER_SECOND_LIMITS": "true", "QWENMOCK_RATE_LIMIT_HEADERS": "1", "QWENMOCK_BURST_LIMITS": "true",
+			"QWENMOCK_TPM_ESTIMATE": "max-output", "QWENMOCK_IMPLICIT_CACHE": "false", "QWENMOCK_FAULT_KINDS": "empty_reply,hang",
 		}, func(s *settings) {
+			s.faultKinds = "empty_reply,hang"
+			s.tpmEstimate, s.implicitCache = "max-output", false
 			s.firstToken, s.perToken, s.jitter = 300*time.Millisecond, 20*time.Millisecond, 0.1
 			s.faultRate, s.adminToken = 0.05, "adm"
 			s.rpm, s.tpm = optionalInt{true, 0}, optionalInt{true, 5000}
@@ -48,8 +51,10 @@ func TestLoadPrecedence(t *testing.T) {
 			s.contextWindow, s.maxInput, s.maxOutput, s.maxBodyBytes = 131072, 100, 50, 1000
 		}},
 		{"flags", []string{"--addr", "127.0.0.1:0", "--seed=9", "--api-key", "sk-x", "--api-key", "sk-y",
-			"--context-window", "1000", "--max-input-tokens", "900", "--max-output-tokens", "10", "--max-body-bytes", "2048", "--fixtures", "dir", "--fallback", "strict"}, nil,
+			"--context-window", "1000", "--max-input-tokens", "900", "--max-output-tokens", "10", "--max-body-bytes", "2048", "--fixtures", "dir", "--fallback", "strict",
+			"--tpm-estimate", "max-output", "--implicit-cache=false"}, nil,
 			func(s *settings) {
+				s.tpmEstimate, s.implicitCache = "max-output", false
 				s.fixtures, s.fallback = "dir", "strict"
 				s.addr, s.seed, s.apiKeys = "127.0.0.1:0", 9, []string{"sk-x", "sk-y"}
 				s.contextWindow, s.maxInput, s.maxOutput, s.maxBodyBytes = 1000, 900, 10, 2048
@@ -95,6 +100,8 @@ func TestLoadErrors(t *testing.T) {
 		{"missing config", []string{"--config", "/nope.yaml"}, nil, `config: open /nope.yaml: file does not exist`},
 		{"negative rpm", []string{"--rpm", "-1"}, nil, `invalid value "-1" for flag -rpm: must not be negative (0 means unlimited)`},
 		{"bad jitter", []string{"--latency-jitter", "2"}, nil, `--latency-jitter must be in [0, 1]`},
+		{"bad fault kind", []string{"--fault-kinds", "internal,gremlins"}, nil, `--fault-kinds: unknown fault "gremlins"`},
+		{"bad tpm estimate", []string{"--tpm-estimate", "guess"}, nil, `--tpm-estimate must be declared or max-output, not "guess"`},
 		{"bad fault rate", []string{"--fault-rate", "1.5"}, nil, `--fault-rate must be in [0, 1]`},
 		{"bad latency", []string{"--token-latency", "fast"}, nil, `invalid value "fast" for flag -token-latency: parse error`},
 	}
@@ -164,8 +171,9 @@ func TestLoadConfigFilePrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.addr != "0.0.0.0:9999" || s.seed != 5 || !reflect.DeepEqual(s.apiKeys, []string{"sk-file"}) || s.rpm != (optionalInt{true, 100}) ||
-		s.tpm != (optionalInt{true, 100000}) || s.fallback != "echo" || s.firstToken != time.Second || s.perToken != 5*time.Millisecond ||
+	// The file's rpm and tpm go into the catalogue (below each model's own), not into --rpm/--tpm.
+	if s.addr != "0.0.0.0:9999" || s.seed != 5 || !reflect.DeepEqual(s.apiKeys, []string{"sk-file"}) || s.rpm.set ||
+		s.tpm.set || s.fallback != "echo" || s.firstToken != time.Second || s.perToken != 5*time.Millisecond ||
 		s.jitter != 0.5 || s.faultRate != 0.25 || s.logFormat != "json" || s.shutdownTimeout != 3*time.Second ||
 		len(s.fileOpts) != 3 || len(s.startFaults) != 1 {
 		t.Fatalf("from the file: %+v", s)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 
@@ -13,7 +14,9 @@ import (
 
 // fileConfig is the YAML file of --config: every flag (by its name with underscores) plus
 // what has no flag: models, accounts, inline fixtures and faults queued at start. Fields left
-// out keep their defaults; flags and environment variables win over the file.
+// out keep their defaults; flags and environment variables win over the file. The file's
+// rpm and tpm change every model of the catalogue, and a model's own rpm or tpm in models
+// wins over them (see fileOptions).
 type fileConfig struct {
 	Addr             *string              `yaml:"addr"`
 	Seed             *uint64              `yaml:"seed"`
@@ -28,6 +31,8 @@ type fileConfig struct {
 	PerSecondLimits  *bool                `yaml:"per_second_limits"`
 	BurstLimits      *bool                `yaml:"burst_limits"`
 	RateLimitHeaders *bool                `yaml:"rate_limit_headers"`
+	TPMEstimate      *string              `yaml:"tpm_estimate"`
+	ImplicitCache    *bool                `yaml:"implicit_cache"`
 	Models           []modelOverride      `yaml:"models"`
 	Fixtures         *string              `yaml:"fixtures"` // a file or directory, relative to the config file
 	InlineFixtures   []mockserver.Fixture `yaml:"inline_fixtures"`
@@ -38,6 +43,7 @@ type fileConfig struct {
 		Jitter     *float64 `yaml:"jitter"`
 	} `yaml:"latency"`
 	FaultRate       *float64           `yaml:"fault_rate"`
+	FaultKinds      []string           `yaml:"fault_kinds"`
 	Faults          []mockserver.Fault `yaml:"faults"` // fault, count, model, after_chunks, delay_ms
 	AdminToken      *string            `yaml:"admin_token"`
 	LogFormat       *string            `yaml:"log_format"`
@@ -113,8 +119,8 @@ func (fc *fileConfig) flagValues() map[string]string {
 	if fc.MaxBodyBytes != nil {
 		out["max-body-bytes"] = strconv.FormatInt(*fc.MaxBodyBytes, 10)
 	}
-	num("rpm", fc.RPM)
-	num("tpm", fc.TPM)
+	str("tpm-estimate", fc.TPMEstimate)
+	flag("implicit-cache", fc.ImplicitCache)
 	flag("per-second-limits", fc.PerSecondLimits)
 	flag("burst-limits", fc.BurstLimits)
 	flag("rate-limit-headers", fc.RateLimitHeaders)
@@ -128,6 +134,9 @@ func (fc *fileConfig) flagValues() map[string]string {
 	}
 	if fc.FaultRate != nil {
 		out["fault-rate"] = strconv.FormatFloat(*fc.FaultRate, 'g', -1, 64)
+	}
+	if len(fc.FaultKinds) > 0 {
+		out["fault-kinds"] = strings.Join(fc.FaultKinds, ",")
 	}
 	str("admin-token", fc.AdminToken)
 	str("log-format", fc.LogFormat)
@@ -143,8 +152,13 @@ func (fc *fileConfig) flagValues() map[string]string {
 // relative fixtures path.
 func (fc *fileConfig) fileOptions(dir string) ([]mockserver.Option, error) {
 	var opts []mockserver.Option
-	if len(fc.Models) > 0 {
-		models, err := mergeModels(fc.Models)
+	if len(fc.Models) > 0 || fc.RPM != nil || fc.TPM != nil {
+		for name, v := range map[string]*int{"rpm": fc.RPM, "tpm": fc.TPM} {
+			if v != nil && *v < 0 {
+				return nil, fmt.Errorf("%s: %d must not be negative (0 means unlimited)", name, *v)
+			}
+		}
+		models, err := mergeModels(fc.RPM, fc.TPM, fc.Models)
 		if err != nil {
 			return nil, err
 		}
@@ -166,11 +180,17 @@ func (fc *fileConfig) fileOptions(dir string) ([]mockserver.Option, error) {
 	return opts, nil
 }
 
-// mergeModels applies overrides to the built-in catalogue.
-func mergeModels(overrides []modelOverride) ([]mockserver.Model, error) {
+// mergeModels applies the file's limits to the built-in catalogue: rpm and tpm (when not
+// nil) to every model, then each model's overrides, so that a model's own limits win over
+// the file's limits for every model.
+func mergeModels(rpm, tpm *int, overrides []modelOverride) ([]mockserver.Model, error) {
 	models, err := mockserver.ParseModels(fixtures.ModelsJSON)
 	if err != nil {
 		return nil, err
+	}
+	for i := range models {
+		setIf(&models[i].RPM, rpm)
+		setIf(&models[i].TPM, tpm)
 	}
 	index := map[string]int{}
 	for i, m := range models {
@@ -183,6 +203,8 @@ func mergeModels(overrides []modelOverride) ([]mockserver.Model, error) {
 		i, ok := index[o.ID]
 		if !ok {
 			models = append(models, mockserver.Model{ID: o.ID})
+			setIf(&models[len(models)-1].RPM, rpm)
+			setIf(&models[len(models)-1].TPM, tpm)
 			i = len(models) - 1
 			index[o.ID] = i
 		}

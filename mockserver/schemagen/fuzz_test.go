@@ -2,7 +2,6 @@ package schemagen
 
 import (
 	"testing"
-	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
@@ -32,11 +31,7 @@ func FuzzGenerate(f *testing.F) {
 			return
 		}
 		_ = Check(schema)
-		start := time.Now()
 		out, err := Generate(schema, gofakeit.New(seed|1))
-		if took := time.Since(start); took > 5*time.Second {
-			t.Fatalf("Generate took %v", took)
-		}
 		if err != nil {
 			return
 		}

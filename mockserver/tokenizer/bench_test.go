@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
@@ -224,12 +225,16 @@ func BenchmarkHugeWord(b *testing.B) {
 					b.SetBytes(int64(len(in.text)))
 					var n int
 					var over bool
+					var cpu time.Duration
 					for b.Loop() {
 						b.StopTimer()
 						tk := freshTokenizer()
 						b.StartTimer()
+						start := processCPU()
 						n, over = tk.CountLimit(in.text, limit)
+						cpu += processCPU() - start
 					}
+					b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 					b.ReportMetric(float64(n), "tokens")
 					if over {
 						b.ReportMetric(1, "over")

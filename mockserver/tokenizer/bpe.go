@@ -65,31 +65,27 @@ const pairBits = 19 // 524,288 slots, 4 MiB
 
 func pairSlot(key uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> (64 - pairBits) }
 
-func newMergeTables(ranks map[string]int, tokens []string) (*mergeTables, error) {
+func newMergeTables(x *vocabIndex) (*mergeTables, error) {
 	m := &mergeTables{
 		pairs: make([]uint64, 1<<pairBits),
 		cache: make([]atomic.Uint64, 1<<pairCacheBits),
 	}
 	var b [2]byte
-	for x := range 256 {
-		b[0] = byte(x)
-		m.byteID[x] = int32(ranks[string(b[:1])])
-		for y := range 256 {
-			b[1] = byte(y)
-			r, ok := ranks[string(b[:])]
-			if !ok {
-				r = int(noRank)
-			}
-			m.bytePair[x<<8|y] = int32(r)
+	for i := range 256 {
+		b[0] = byte(i)
+		m.byteID[i] = x.find(string(b[:1]))
+		if m.byteID[i] < 0 {
+			return nil, fmt.Errorf("byte %#x has no token", i)
+		}
+		for j := range 256 {
+			b[1] = byte(j)
+			m.bytePair[i<<8|j] = x.find(string(b[:]))
 		}
 	}
 	// Try every split of every token.
-	x, err := newVocabIndex(tokens[:NumOrdinaryTokens])
-	if err != nil {
-		return nil, err
-	}
 	var prefix [maxTokenLen]uint64 // hashes of the prefixes of s
-	for id, s := range tokens[:NumOrdinaryTokens] {
+	for id := range int32(NumOrdinaryTokens) {
+		s := x.token(id)
 		for k := 1; k < len(s); k++ {
 			prefix[k] = prefix[k-1]*hashMul + uint64(s[k-1]) + 1
 			left := x.lookup(prefix[k], s[:k])
@@ -134,14 +130,19 @@ func (m *mergeTables) pairID(a, b int32) int32 {
 // H(s[k:]) = H(s) - H(s[:k])·P^(len(s)-k). The bytes are compared only when a slot
 // holds a token of the same length and hash bits, so a collision can cost time
 // but never give a wrong id.
+//
+// The index is also the vocabulary itself at run time: blob and offs give the
+// bytes of each token, and nothing in it is a pointer but blob's, so the garbage
+// collector never scans it.
 type vocabIndex struct {
-	hash []uint64 // id -> H(token)
+	hash []uint64 // id -> H(token); dropped after load
 	pow  [maxTokenLen + 1]uint64
 	// slots is an open-addressing table (linear probing). A slot holds, from the
 	// top: 19 bits of the hash, the token's length minus one (7 bits), its offset
 	// in blob (20 bits) and its id plus one (18 bits); 0 is an empty slot.
 	slots []uint64
-	blob  string // the tokens' bytes, in id order
+	blob  string   // the tokens' bytes, in id order
+	offs  []uint32 // token id's bytes are blob[offs[id]:offs[id+1]]
 }
 
 const (
@@ -156,7 +157,7 @@ const (
 func indexSlot(h uint64) uint64 { return (h * 0xbf58476d1ce4e5b9) >> (64 - indexBits) }
 
 func newVocabIndex(tokens []string) (*vocabIndex, error) {
-	x := &vocabIndex{hash: make([]uint64, len(tokens)), slots: make([]uint64, 1<<indexBits)}
+	x := &vocabIndex{hash: make([]uint64, len(tokens)), slots: make([]uint64, 1<<indexBits), offs: make([]uint32, len(tokens)+1)}
 	x.pow[0] = 1
 	for i := 1; i <= maxTokenLen; i++ {
 		x.pow[i] = x.pow[i-1] * hashMul
@@ -168,6 +169,7 @@ func newVocabIndex(tokens []string) (*vocabIndex, error) {
 			return nil, fmt.Errorf("token %d does not fit the vocabulary index", id)
 		}
 		blob.WriteString(s)
+		x.offs[id+1] = uint32(blob.Len())
 		var h uint64
 		for i := range len(s) {
 			h = h*hashMul + uint64(s[i]) + 1
@@ -182,6 +184,23 @@ func newVocabIndex(tokens []string) (*vocabIndex, error) {
 	}
 	x.blob = blob.String()
 	return x, nil
+}
+
+// token returns the bytes of ordinary token id.
+func (x *vocabIndex) token(id int32) string {
+	return x.blob[x.offs[id]:x.offs[id+1]]
+}
+
+// find returns the id of the ordinary token with bytes s, or noRank.
+func (x *vocabIndex) find(s string) int32 {
+	if len(s) == 0 || len(s) > maxTokenLen {
+		return noRank
+	}
+	var h uint64
+	for i := range len(s) {
+		h = h*hashMul + uint64(s[i]) + 1
+	}
+	return x.lookup(h, s)
 }
 
 // lookup returns the id of the token with bytes s and hash h, or noRank. The
@@ -210,9 +229,10 @@ type bpeScratch struct {
 
 var bpePool = sync.Pool{New: func() any { return new(bpeScratch) }}
 
-// maxPooledScratch is the largest piece whose scratch memory goes back to the pool:
-// the largest the encoder merges whole.
-const maxPooledScratch = hugePiece
+// maxPooledScratch is the largest piece whose scratch memory (16 bytes per byte)
+// goes back to the pool; longer pieces, which are rare, leave theirs to the
+// collector rather than keep megabytes alive.
+const maxPooledScratch = 64 << 10
 
 // pairCacheBits sizes the pair cache, 512 KiB, which holds the pairs most used
 // lately where pairs, at 4 MiB, does not stay in the processor's caches.
@@ -239,10 +259,8 @@ func (m *mergeTables) pairRank(a, b, length int32) int32 {
 // mergeLong appends the token ids of piece to out, exactly as tiktoken's byte-pair
 // merge would produce them. The piece must be shorter than 2 GiB.
 func (t *Tokenizer) mergeLong(piece string, out []int) []int {
-	if len(piece) <= maxTokenLen {
-		if id, ok := t.ranks[piece]; ok {
-			return append(out, id)
-		}
+	if id := t.vocab.find(piece); id >= 0 {
+		return append(out, int(id))
 	}
 	n := int32(len(piece))
 	if n == 0 {

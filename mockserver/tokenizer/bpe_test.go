@@ -103,7 +103,7 @@ func TestSingleWordIsFast(t *testing.T) {
 var classTokens = sync.OnceValue(func() map[uint8][]string {
 	p := newPretokenizer()
 	out := map[uint8][]string{}
-	for _, s := range Default().tokens[:NumOrdinaryTokens] {
+	for _, s := range testTokens()[:NumOrdinaryTokens] {
 		if !utf8.ValidString(s) {
 			continue
 		}
@@ -226,11 +226,11 @@ func TestMergeTables(t *testing.T) {
 	tk := Default()
 	m := tk.merge
 	for x := range 256 {
-		if want := tk.ranks[string([]byte{byte(x)})]; int(m.byteID[x]) != want {
+		if want := testRanks()[string([]byte{byte(x)})]; int(m.byteID[x]) != want {
 			t.Fatalf("byteID[%#x] = %d, want %d", x, m.byteID[x], want)
 		}
 		for y := range 256 {
-			want, ok := tk.ranks[string([]byte{byte(x), byte(y)})]
+			want, ok := testRanks()[string([]byte{byte(x), byte(y)})]
 			if !ok {
 				want = int(noRank)
 			}
@@ -241,10 +241,10 @@ func TestMergeTables(t *testing.T) {
 	}
 	// Every split of every token into two tokens is in pairs, and nothing else.
 	splits := 0
-	for id, s := range tk.tokens[:NumOrdinaryTokens] {
+	for id, s := range testTokens()[:NumOrdinaryTokens] {
 		for k := 1; k < len(s); k++ {
-			a, ok1 := tk.ranks[s[:k]]
-			b, ok2 := tk.ranks[s[k:]]
+			a, ok1 := testRanks()[s[:k]]
+			b, ok2 := testRanks()[s[k:]]
 			if !ok1 || !ok2 {
 				continue
 			}
@@ -269,12 +269,12 @@ func TestMergeTables(t *testing.T) {
 		if rng.IntN(2) == 0 {
 			a = int(m.byteID[rng.IntN(256)])
 		}
-		want, ok := tk.ranks[tk.tokens[a]+tk.tokens[b]]
+		want, ok := testRanks()[testTokens()[a]+testTokens()[b]]
 		if !ok {
 			want = int(noRank)
 		}
 		if got := m.pairID(int32(a), int32(b)); int(got) != want {
-			t.Fatalf("pairID(%q, %q) = %d, want %d", tk.tokens[a], tk.tokens[b], got, want)
+			t.Fatalf("pairID(%q, %q) = %d, want %d", testTokens()[a], testTokens()[b], got, want)
 		}
 	}
 }
@@ -282,8 +282,7 @@ func TestMergeTables(t *testing.T) {
 // TestVocabIndex checks the index used to build the pairs table.
 func TestVocabIndex(t *testing.T) {
 	t.Parallel()
-	tk := Default()
-	x, err := newVocabIndex(tk.tokens[:NumOrdinaryTokens])
+	x, err := newVocabIndex(testTokens()[:NumOrdinaryTokens])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +293,7 @@ func TestVocabIndex(t *testing.T) {
 		}
 		return h
 	}
-	for id, s := range tk.tokens[:NumOrdinaryTokens] {
+	for id, s := range testTokens()[:NumOrdinaryTokens] {
 		if x.hash[id] != hash(s) {
 			t.Fatalf("hash of token %d is wrong", id)
 		}
@@ -309,7 +308,7 @@ func TestVocabIndex(t *testing.T) {
 			b[i] = byte(rng.IntN(256))
 		}
 		s := string(b)
-		want, ok := tk.ranks[s]
+		want, ok := testRanks()[s]
 		if !ok {
 			want = int(noRank)
 		}

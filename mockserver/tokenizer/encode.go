@@ -20,6 +20,10 @@ const (
 	// keep their counts within about 0.2% (5–16 ppm for random characters) while
 	// a window costs at most about 12 ms.
 	hugePiece = 64 << 10
+	// exactPiece is the length up to which a piece is merged whole, exactly as the
+	// reference merges every piece: a merge of 1 MiB costs at most about 0.2 s.
+	// Only longer pieces are merged in windows of hugePiece bytes.
+	exactPiece = 1 << 20
 )
 
 // sink receives the ids of consecutive parts of the text.
@@ -51,6 +55,7 @@ type encoder struct {
 	out     *sink
 	window  int    // nfcWindow, smaller in tests
 	huge    int    // hugePiece, smaller in tests
+	exact   int    // exactPiece; equal to huge in tests
 	pending []byte // normalised text not yet cut into pieces
 	stalled bool   // drain cannot go on in the piece pending starts with
 	scratch []int
@@ -62,7 +67,7 @@ type encoder struct {
 
 // run encodes text into s; it stops early once s.n exceeds s.limit.
 func (t *Tokenizer) run(text string, s *sink) {
-	t.runWith(text, s, nfcWindow, hugePiece)
+	t.runExact(text, s, nfcWindow, hugePiece, exactPiece)
 }
 
 // runWindow is run with NFC windows of window bytes, for tests.
@@ -73,13 +78,18 @@ func (t *Tokenizer) runWindow(text string, s *sink, window int) {
 // runWith is run with NFC windows of window bytes and huge pieces cut into windows
 // of huge bytes.
 func (t *Tokenizer) runWith(text string, s *sink, window, huge int) {
+	t.runExact(text, s, window, huge, huge)
+}
+
+// runExact is runWith with pieces of up to exact bytes merged whole.
+func (t *Tokenizer) runExact(text string, s *sink, window, huge, exact int) {
 	if s.limit < 0 {
 		return
 	}
 	if !utf8.ValidString(text) {
 		text = sanitize(text)
 	}
-	e := encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge}
+	e := encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge, exact: exact}
 	for len(text) > 0 {
 		i, id := nextSpecial(text)
 		if i < 0 {
@@ -139,7 +149,7 @@ func (e *encoder) segment(seg string) bool {
 		end := nfcBoundary(seg, start+e.window)
 		w := seg[start:end]
 		if !nfcInert(w) {
-			w = norm.NFC.String(w)
+			w = nfcRef(w)
 		}
 		e.out.normalized += end - start
 		start = end
@@ -226,16 +236,10 @@ func (e *encoder) feed(w string, final bool) bool {
 	return e.pieces(text)
 }
 
-// tiktokenMaxPiece is the longest piece given to tiktoken-go. Its merge costs O(n²) in
-// the piece and about a microsecond of regexp2 per call, which is nothing for words and
-// digits but too much for long CJK runs or machine-made junk, which mergeLong takes.
-const tiktokenMaxPiece = 32
-
 // pieces encodes normalised text that ends at a safe cut, piece by piece: a piece
-// seen before comes from the memo (if short); a new piece of up to tiktokenMaxPiece
-// bytes is encoded by tiktoken-go, a longer one merged by mergeLong (the same merges,
-// in time about linear in the piece, where tiktoken-go's is quadratic), a huge one by
-// mergeHuge; the result is remembered.
+// seen before comes from the memo; a new one is merged by mergeLong (the merges of
+// tiktoken's byte-pair encoding, in the same order, in time about linear in the
+// piece), a huge one by mergeHuge; the result is remembered.
 func (e *encoder) pieces(text string) bool {
 	for i := 0; i < len(text); {
 		j := e.p.next(text, i)
@@ -243,17 +247,13 @@ func (e *encoder) pieces(text string) bool {
 		i = j
 		ids, hit := e.t.memo.get(piece, e.scratch[:0])
 		if !hit {
-			if len(piece) > e.huge {
+			if len(piece) > e.exact {
 				if !e.mergeHuge(piece) {
 					return false
 				}
 				continue
 			}
-			if len(piece) <= tiktokenMaxPiece {
-				ids = append(ids, e.t.tk.EncodeOrdinary(piece)...)
-			} else {
-				ids = e.t.mergeLong(piece, ids)
-			}
+			ids = e.t.mergeLong(piece, ids)
 			e.t.memo.put(piece, ids)
 		}
 		e.scratch = ids

@@ -259,8 +259,8 @@ func FuzzEncode(f *testing.F) {
 		if n := tk.Count(s); n != len(ids) {
 			t.Fatalf("Count(%q) = %d, len(Encode) = %d", s, n, len(ids))
 		}
-		if i, _ := nextSpecial(s); i >= 0 {
-			return
+		if i, _ := nextSpecial(s); i >= 0 || !goTablesAgree(s) {
+			return // tiktoken-go (Go's Unicode tables) is the reference only where they agree with the reference tokenizer's
 		}
 		if want := reference().EncodeOrdinary(norm.NFC.String(sanitize(s))); !equalInts(ids, want) {
 			t.Fatalf("Encode(%q) = %v, tiktoken-go %v", s, ids, want)

@@ -2,20 +2,20 @@ package tokenizer
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 )
 
-// pieceMemo remembers the ids tiktoken-go produced for short pieces, so that a
-// piece seen before (a common word, a digit, an indentation run) costs one map
-// lookup instead of a regexp2 match and a merge inside tiktoken-go. Every id it
-// returns was computed by tiktoken-go for exactly that piece, and a piece's ids do
-// not depend on its context, so the memo cannot change a result.
+// pieceMemo remembers the ids of pieces merged before, so that a piece seen again
+// (a common word, a digit, an indentation run, a CJK phrase) costs one hash and one
+// comparison instead of a merge. A piece's ids do not depend on its context, so the
+// memo cannot change a result.
 //
-// Values are packed into a uint64: the number of ids (1 to 3) in the top bits and
-// up to three 18-bit ids below, so entries hold no pointers besides their key.
-// Pieces of more than three tokens are not remembered. The memo is sharded, each
-// shard bounded by memoShardEntries and simply cleared when full.
+// It holds no pointers the garbage collector would scan: each of its shards is an
+// open-addressing table of uint64 slots (32 bits of the hash, then the offset of
+// the entry) over one byte arena of entries (key length, id count, key bytes, ids
+// of 3 bytes each). A shard is bounded by memoShardEntries entries and
+// memoShardArena bytes and simply cleared when either is reached, so the whole memo
+// takes at most memoShards × (memoShardSlots×8 + memoShardArena) bytes: 4 MiB.
 type pieceMemo struct {
 	seed   maphash.Seed
 	shards [memoShards]memoShard
@@ -23,67 +23,102 @@ type pieceMemo struct {
 
 const (
 	memoShards       = 64
-	memoShardEntries = 2048 // 131,072 entries, a few MiB, in all
-	memoMaxKey       = 32   // longer pieces are not remembered
-	idBits           = 18   // ids are below 1<<18
+	memoShardSlots   = 2048 // a power of two
+	memoShardEntries = memoShardSlots / 2
+	memoShardArena   = 48 << 10
+	memoMaxKey       = 128 // longer pieces are not remembered
+	memoMaxIDs       = 64  // nor pieces of more tokens
+	idBits           = 18  // ids are below 1<<18
 	idMask           = 1<<idBits - 1
 )
 
 type memoShard struct {
-	mu sync.RWMutex
-	m  map[string]uint64
-	_  [40]byte // keep shards on separate cache lines
+	mu    sync.RWMutex
+	n     int
+	slots []uint64 // allocated on first use
+	arena []byte
+	_     [8]byte // keep shards on separate cache lines
 }
 
 func newPieceMemo() *pieceMemo {
-	p := &pieceMemo{seed: maphash.MakeSeed()}
-	for i := range p.shards {
-		p.shards[i].m = make(map[string]uint64)
-	}
-	return p
+	return &pieceMemo{seed: maphash.MakeSeed()}
 }
 
-func (p *pieceMemo) shard(piece string) *memoShard {
-	return &p.shards[maphash.String(p.seed, piece)%memoShards]
+// find returns the slot of piece in sh (holding it, or empty) and the entry's
+// offset in the arena, or -1. The caller holds sh.mu.
+func (sh *memoShard) find(piece string, h uint64) (int, int) {
+	tag := h >> 32
+	for i := int(h>>8) & (memoShardSlots - 1); ; i = (i + 1) & (memoShardSlots - 1) {
+		v := sh.slots[i]
+		if v == 0 {
+			return i, -1
+		}
+		if v>>32 == tag {
+			off := int(uint32(v)) - 1
+			if int(sh.arena[off]) == len(piece) && string(sh.arena[off+2:off+2+len(piece)]) == piece {
+				return i, off
+			}
+		}
+	}
 }
 
 // get appends the remembered ids of piece to out.
 func (p *pieceMemo) get(piece string, out []int) ([]int, bool) {
-	if len(piece) > memoMaxKey {
+	if len(piece) > memoMaxKey || len(piece) == 0 {
 		return out, false
 	}
-	sh := p.shard(piece)
+	h := maphash.String(p.seed, piece)
+	sh := &p.shards[h%memoShards]
 	sh.mu.RLock()
-	v, ok := sh.m[piece]
-	sh.mu.RUnlock()
-	if !ok {
+	defer sh.mu.RUnlock()
+	if sh.slots == nil {
 		return out, false
 	}
-	for k := range int(v >> 62) {
-		out = append(out, int(v>>(idBits*k))&idMask)
+	_, off := sh.find(piece, h)
+	if off < 0 {
+		return out, false
+	}
+	n := int(sh.arena[off+1])
+	ids := sh.arena[off+2+len(piece):]
+	for k := range n {
+		out = append(out, int(ids[3*k])|int(ids[3*k+1])<<8|int(ids[3*k+2])<<16)
 	}
 	return out, true
 }
 
-// put remembers the ids of piece, if it is short and has at most three ids.
+// put remembers the ids of piece, if it is short and has at most memoMaxIDs ids.
 func (p *pieceMemo) put(piece string, ids []int) {
-	if len(piece) > memoMaxKey || len(ids) == 0 || len(ids) > 3 {
+	if len(piece) > memoMaxKey || len(piece) == 0 || len(ids) == 0 || len(ids) > memoMaxIDs {
 		return
 	}
-	v := uint64(len(ids)) << 62
-	for k, id := range ids {
+	for _, id := range ids {
 		if id < 0 || id > idMask {
 			return
 		}
-		v |= uint64(id) << (idBits * k)
 	}
-	sh := p.shard(piece)
+	h := maphash.String(p.seed, piece)
+	sh := &p.shards[h%memoShards]
+	size := 2 + len(piece) + 3*len(ids)
 	sh.mu.Lock()
-	if _, ok := sh.m[piece]; !ok {
-		if len(sh.m) >= memoShardEntries {
-			sh.m = make(map[string]uint64, memoShardEntries)
-		}
-		sh.m[strings.Clone(piece)] = v
+	defer sh.mu.Unlock()
+	if sh.slots == nil {
+		sh.slots = make([]uint64, memoShardSlots)
+		sh.arena = make([]byte, 0, memoShardArena)
 	}
-	sh.mu.Unlock()
+	if sh.n >= memoShardEntries || len(sh.arena)+size > memoShardArena {
+		clear(sh.slots)
+		sh.arena, sh.n = sh.arena[:0], 0
+	}
+	i, off := sh.find(piece, h)
+	if off >= 0 {
+		return
+	}
+	off = len(sh.arena)
+	sh.arena = append(sh.arena, byte(len(piece)), byte(len(ids)))
+	sh.arena = append(sh.arena, piece...)
+	for _, id := range ids {
+		sh.arena = append(sh.arena, byte(id), byte(id>>8), byte(id>>16))
+	}
+	sh.slots[i] = h>>32<<32 | uint64(off+1)
+	sh.n++
 }

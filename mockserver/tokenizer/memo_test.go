@@ -16,7 +16,9 @@ func TestPieceMemo(t *testing.T) {
 		{"Hello", []int{9707}, true},
 		{" wor", []int{1, 2}, true},
 		{"xyz", []int{0, idMask, 151642}, true},
-		{"four", []int{1, 2, 3, 4}, false},
+		{"four", []int{1, 2, 3, 4}, true},
+		{"many", make([]int, memoMaxIDs+1), false},
+		{"", []int{1}, false},
 		{"none", nil, false},
 		{"toolarge", []int{idMask + 1}, false},
 		{string(make([]byte, memoMaxKey+1)), []int{5}, false},
@@ -30,10 +32,17 @@ func TestPieceMemo(t *testing.T) {
 	}
 	for i := range memoShards * memoShardEntries * 2 {
 		m.put(fmt.Sprint(i), []int{i % 1000})
+		if got, ok := m.get(fmt.Sprint(i), nil); !ok || !equalInts(got, []int{i % 1000}) {
+			t.Fatalf("get(%d) = %v, %v right after put", i, got, ok)
+		}
+	}
+	long := string(make([]byte, memoMaxKey))
+	for i := range memoShards * memoShardEntries {
+		m.put(fmt.Sprint(i)+long[:memoMaxKey-8], make([]int, memoMaxIDs))
 	}
 	for i := range m.shards {
-		if n := len(m.shards[i].m); n > memoShardEntries {
-			t.Fatalf("shard %d holds %d entries, more than %d", i, n, memoShardEntries)
+		if sh := &m.shards[i]; sh.n > memoShardEntries || len(sh.arena) > memoShardArena || cap(sh.arena) > memoShardArena || len(sh.slots) != memoShardSlots {
+			t.Fatalf("shard %d holds %d entries in %d bytes, more than %d in %d", i, sh.n, len(sh.arena), memoShardEntries, memoShardArena)
 		}
 	}
 }

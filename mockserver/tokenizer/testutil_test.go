@@ -14,9 +14,8 @@ import (
 // text, and each piece not in the vocabulary gets tiktoken's quadratic byte-pair
 // merge. Encode must agree with it (after NFC) on text without special tokens.
 var reference = sync.OnceValue(func() *tiktoken.Tiktoken {
-	tk := Default()
 	specials := SpecialTokens()
-	core, err := tiktoken.NewCoreBPE(tk.ranks, specials, Pattern)
+	core, err := tiktoken.NewCoreBPE(testRanks(), specials, Pattern)
 	if err != nil {
 		panic(err)
 	}
@@ -24,7 +23,7 @@ var reference = sync.OnceValue(func() *tiktoken.Tiktoken {
 	for s := range specials {
 		set[s] = true
 	}
-	enc := &tiktoken.Encoding{Name: "qwen", PatStr: Pattern, MergeableRanks: tk.ranks, SpecialTokens: specials}
+	enc := &tiktoken.Encoding{Name: "qwen", PatStr: Pattern, MergeableRanks: testRanks(), SpecialTokens: specials}
 	return tiktoken.NewTiktoken(core, enc, set)
 })
 
@@ -126,3 +125,23 @@ func matches(re *regexp2.Regexp, s string) bool {
 	ok, err := re.MatchString(s)
 	return err == nil && ok
 }
+
+// testRanks is the ordinary vocabulary as tiktoken-go takes it, token bytes to
+// rank, parsed from the embedded file.
+var testRanks = sync.OnceValue(func() map[string]int {
+	ranks, err := parseTiktoken(qwenTiktokenGz)
+	if err != nil {
+		panic(err)
+	}
+	return ranks
+})
+
+// testTokens lists the bytes of every token, ordinary and special, by id.
+var testTokens = sync.OnceValue(func() []string {
+	tk := Default()
+	out := make([]string, VocabSize)
+	for id := range out {
+		out[id] = string(tk.TokenBytes(id))
+	}
+	return out
+})

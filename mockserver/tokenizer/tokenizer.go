@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	tiktoken "github.com/pkoukk/tiktoken-go"
 	"math"
 	"strings"
 )
@@ -9,12 +8,10 @@ import (
 // Tokenizer counts and encodes text with Qwen's vocabulary. It is immutable apart
 // from its internal caches, and all methods are safe for concurrent use.
 type Tokenizer struct {
-	tk     *tiktoken.Tiktoken // encodes short pieces the memo has not seen
-	ranks  map[string]int     // ordinary token bytes -> id
-	tokens []string           // id -> token bytes, ordinary and special
-	merge  *mergeTables       // tables of mergeLong
-	cache  *countCache
-	memo   *pieceMemo
+	vocab *vocabIndex  // ordinary token bytes <-> id
+	merge *mergeTables // tables of mergeLong
+	cache *countCache
+	memo  *pieceMemo
 }
 
 // Encode returns the token ids of text. The 26 special tokens are recognised
@@ -53,10 +50,52 @@ func (t *Tokenizer) CountLimit(text string, limit int) (n int, over bool) {
 // TokenBytes returns a copy of the raw bytes of token id (ordinary or special), or
 // nil if id is out of range.
 func (t *Tokenizer) TokenBytes(id int) []byte {
-	if id < 0 || id >= len(t.tokens) {
+	if id < 0 || id >= VocabSize {
 		return nil
 	}
-	return []byte(t.tokens[id])
+	return []byte(t.token(id))
+}
+
+// AppendTokenBytes appends the raw bytes of token id (ordinary or special) to dst;
+// an id out of range appends nothing.
+func (t *Tokenizer) AppendTokenBytes(dst []byte, id int) []byte {
+	if id < 0 || id >= VocabSize {
+		return dst
+	}
+	return append(dst, t.token(id)...)
+}
+
+// TokenLen returns the length in bytes of token id, or 0 if id is out of range.
+func (t *Tokenizer) TokenLen(id int) int {
+	if id < 0 || id >= VocabSize {
+		return 0
+	}
+	return len(t.token(id))
+}
+
+// Boundaries returns the token ids of text and, for each, the offset in
+// t.Decode(ids) at which it ends, which is text itself when text holds only valid
+// UTF-8 in NFC (as the ASCII and CJK of the built-in replies do). A reply cut after
+// token k is Decode(ids)[:ends[k]], and ends[k] is the number of bytes of the first
+// k+1 tokens: what a server needs to stream or truncate a fixed text by tokens
+// without encoding it again.
+func (t *Tokenizer) Boundaries(text string) (ids, ends []int) {
+	ids = t.Encode(text)
+	ends = make([]int, len(ids))
+	n := 0
+	for i, id := range ids {
+		n += t.TokenLen(id)
+		ends[i] = n
+	}
+	return ids, ends
+}
+
+// token returns the bytes of token id, which must be in range.
+func (t *Tokenizer) token(id int) string {
+	if id >= NumOrdinaryTokens {
+		return specialTokens[id-NumOrdinaryTokens]
+	}
+	return t.vocab.token(int32(id))
 }
 
 // Decode concatenates the bytes of ids; special tokens decode to their text and
@@ -65,8 +104,8 @@ func (t *Tokenizer) TokenBytes(id int) []byte {
 func (t *Tokenizer) Decode(ids []int) string {
 	var b strings.Builder
 	for _, id := range ids {
-		if id >= 0 && id < len(t.tokens) {
-			b.WriteString(t.tokens[id])
+		if id >= 0 && id < VocabSize {
+			b.WriteString(t.token(id))
 		}
 	}
 	return b.String()
@@ -74,8 +113,11 @@ func (t *Tokenizer) Decode(ids []int) string {
 
 // VocabSize returns the number of token ids, ordinary and special: 151669.
 func (t *Tokenizer) VocabSize() int {
-	return len(t.tokens)
+	return VocabSize
 }
+
+// VocabSize is the number of token ids, ordinary and special.
+const VocabSize = NumOrdinaryTokens + NumSpecialTokens
 
 // IsSpecial reports whether id is one of the 26 special tokens.
 func (t *Tokenizer) IsSpecial(id int) bool {

@@ -41,8 +41,8 @@ func TestDefaultIsShared(t *testing.T) {
 	if got := a.VocabSize(); got != 151669 {
 		t.Errorf("VocabSize = %d, want 151669", got)
 	}
-	if len(a.ranks) != NumOrdinaryTokens {
-		t.Errorf("%d ordinary tokens, want %d", len(a.ranks), NumOrdinaryTokens)
+	if len(testRanks()) != NumOrdinaryTokens {
+		t.Errorf("%d ordinary tokens, want %d", len(testRanks()), NumOrdinaryTokens)
 	}
 }
 

@@ -37,7 +37,7 @@ import (
 // cut.
 const cutSpan = 256
 
-// mergeHuge encodes a piece longer than e.huge bytes in windows. It reports
+// mergeHuge encodes a piece longer than e.exact bytes in windows. It reports
 // whether encoding should go on.
 func (e *encoder) mergeHuge(piece string) bool {
 	cls := e.p.hugeClass(piece)
@@ -73,9 +73,10 @@ func (e *encoder) mergeWindow(w string, volatile bool) bool {
 // piece that goes on for more than a window past them. It reports whether encoding
 // should go on.
 func (e *encoder) drain() bool {
-	if e.stalled || len(e.pending) <= 4*e.huge {
+	if e.stalled || len(e.pending) <= max(4*e.huge, e.exact) {
 		// Nothing to do. Draining only once pending holds four windows, down to
-		// about one, keeps the scans of the first piece below twice its length.
+		// about one, keeps the scans of the first piece below twice its length;
+		// and a piece of up to e.exact bytes is merged whole.
 		return true
 	}
 	// A view of pending, which does not change until the end of drain.
@@ -84,7 +85,7 @@ func (e *encoder) drain() bool {
 	// it is whitespace running to the end of text (which the pre-tokenizer gives
 	// whole at the end of the text, but all but its last rune before a non-space).
 	j := e.p.next(text, 0)
-	if j <= e.huge+2*utf8.UTFMax {
+	if j <= max(e.huge+2*utf8.UTFMax, e.exact) {
 		return true
 	}
 	cls := e.p.hugeClass(text[:j])
