@@ -107,3 +107,18 @@ func TestGeneratedTokensMatchEncode(t *testing.T) {
 		check(pool[i]+"\n\n"+pool[j], slices.Concat(sentenceTokens(tok, i, unitBreak), sentenceTokens(tok, j, 0)))
 	}
 }
+
+// TestCompatCompletionEncoding checks the hand-written completion body against the reflective
+// encoding, with thinking, tool calls and text that needs escaping.
+func TestCompatCompletionEncoding(t *testing.T) {
+	for _, thinking := range []bool{false, true} {
+		c := &call{id: "a-b", created: 1700000000, modelID: "qwen3-max", promptTokens: 12, thinking: thinking}
+		res := &result{completionTokens: 9, reasoningTokens: 2, choices: []choiceResult{
+			{index: 0, text: "line\n\"quoted\" <tag> & \u2028 é", reasoning: "think\tmore", finish: "stop"},
+			{index: 1, finish: "tool_calls", toolCalls: []toolCallOut{{ID: "call_1", Name: "f", Arguments: `{"a":"<b>"}`}}},
+		}}
+		if got, want := string(appendCompatCompletion(nil, c, res)), string(compatCompletionReflect(c, res)); got != want {
+			t.Fatalf("thinking %v:\n got %s\nwant %s", thinking, got, want)
+		}
+	}
+}

@@ -218,7 +218,7 @@ func concurrentStreams(o options) error {
 	}()
 	req := request(streamBody)
 	var ok, failed atomic.Int64
-	var firstErr atomic.Value
+	var firstErr firstError
 	var wg sync.WaitGroup
 	began := time.Now()
 	for i := 0; i < o.streams; i++ {
@@ -231,7 +231,7 @@ func concurrentStreams(o options) error {
 			}
 			if err != nil {
 				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err)
+				firstErr.set(err)
 				return
 			}
 			ok.Add(1)
@@ -241,7 +241,7 @@ func concurrentStreams(o options) error {
 	close(done)
 	fmt.Printf("  completed %d of %d in %s, failed %d; peak RSS %.1f MiB\n",
 		ok.Load(), o.streams, time.Since(began).Round(time.Millisecond), failed.Load(), mib(peak.Load()))
-	if e := firstErr.Load(); e != nil {
+	if e := firstErr.get(); e != nil {
 		fmt.Printf("  first error: %v\n", e)
 	}
 	return nil
@@ -317,7 +317,7 @@ func load(addr string, req []byte, conns int, d time.Duration) result {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var ok, bad atomic.Int64
-	var firstErr atomic.Value
+	var firstErr firstError
 	var wg sync.WaitGroup
 	for i := 0; i < conns; i++ {
 		wg.Add(1)
@@ -327,7 +327,7 @@ func load(addr string, req []byte, conns int, d time.Duration) result {
 				conn, err := net.Dial("tcp", addr)
 				if err != nil {
 					bad.Add(1)
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					time.Sleep(10 * time.Millisecond)
 					continue
 				}
@@ -335,12 +335,12 @@ func load(addr string, req []byte, conns int, d time.Duration) result {
 				for ctx.Err() == nil {
 					if _, err := conn.Write(req); err != nil {
 						bad.Add(1)
-						firstErr.CompareAndSwap(nil, err)
+						firstErr.set(err)
 						break
 					}
 					if _, err := readResponse(br, io.Discard); err != nil {
 						bad.Add(1)
-						firstErr.CompareAndSwap(nil, err)
+						firstErr.set(err)
 						break
 					}
 					ok.Add(1)
@@ -351,7 +351,7 @@ func load(addr string, req []byte, conns int, d time.Duration) result {
 	}
 	wg.Wait()
 	r := result{ok: int(ok.Load()), errors: int(bad.Load())}
-	if e, _ := firstErr.Load().(error); e != nil && !errors.Is(e, net.ErrClosed) {
+	if e := firstErr.get(); e != nil && !errors.Is(e, net.ErrClosed) {
 		r.firstErr = e
 	}
 	return r
@@ -528,4 +528,24 @@ func raiseFileLimit() {
 		l.Cur = l.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
 	}
+}
+
+// firstError keeps the first error reported to it, whatever its type.
+type firstError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
 }
