@@ -192,7 +192,9 @@ func bench(args []string) error {
 // concurrentStreams opens o.streams paced streams at once against a fresh qwenmock and reports
 // how many completed and the server's peak resident memory.
 func concurrentStreams(o options) error {
-	args := []string{"--addr", "127.0.0.1:0", "--rpm", "0", "--tpm", "0", "--token-latency", o.tokenLatency.String()}
+	// --max-connections bounds open connections (default below 10,000): raise it to the test's.
+	args := []string{"--addr", "127.0.0.1:0", "--rpm", "0", "--tpm", "0", "--token-latency", o.tokenLatency.String(),
+		"--max-connections", strconv.Itoa(o.streams + 64)}
 	args = append(args, strings.Fields(o.extra)...)
 	q, err := start(o.bin, args...)
 	if err != nil {
