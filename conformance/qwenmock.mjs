@@ -216,3 +216,66 @@ export async function fixtureFile() {
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return path;
 }
+
+// --- The Anthropic-compatible endpoint (the anthropic/ package) ---
+
+export const anthropicBase = (url) => `${url}/apps/anthropic`;
+export const MSG_ID = /^msg_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+export const TOOLU_ID = /^toolu_[0-9a-f]{24}$/;
+export const USAGE_KEYS = ['cache_creation_input_tokens', 'cache_read_input_tokens', 'input_tokens', 'output_tokens'];
+export const RANGE_100 = 'Range of input length should be [1, 100]';
+export const RATE_QUOTA_BODY = '"code":"Throttling.RateQuota","message":"Requests rate limit exceeded, please try again later."';
+
+/**
+ * Splits an Anthropic SSE body into { event, data } (data parsed), checking what the SDKs
+ * need: every event is an event: line and a data: line (the SDKs skip frames with no event:
+ * line), data.type equals the event name (an error event may carry DashScope's native body,
+ * which has none), and there is no [DONE].
+ */
+export function anthropicFrames(body) {
+  if (!body.endsWith('\n\n')) throw new Error(`stream does not end with a blank line: ${JSON.stringify(body.slice(-80))}`);
+  return body.slice(0, -2).split('\n\n').map((ev) => {
+    const m = /^event: ?([a-z_]+)\ndata: ?(.*)$/.exec(ev);
+    if (!m) throw new Error(`event is not an event: line and a data: line: ${JSON.stringify(ev)}`);
+    const data = JSON.parse(m[2]);
+    // DashScope's error event carries its native body, which has no "type".
+    if (data.type !== m[1] && !(m[1] === 'error' && data.type === undefined)) throw new Error(`event ${m[1]} carries type ${data.type}`);
+    return { event: m[1], data };
+  });
+}
+
+/**
+ * Checks DashScope's stream shape (spec/shapes.md §A.6) and returns the frames without pings:
+ * at least one ping; message_start first, with no stop_reason/stop_sequence and usage of only
+ * input_tokens and output_tokens; blocks opened in index order, a signature_delta "" for each
+ * thinking block; message_delta with stop_sequence null and the four usage fields;
+ * message_stop last.
+ */
+export function checkAnthropicStream(body) {
+  const all = anthropicFrames(body);
+  if (!all.some((f) => f.event === 'ping')) throw new Error('no ping event');
+  const frames = all.filter((f) => f.event !== 'ping');
+  const names = frames.map((f) => f.event);
+  if (names[0] !== 'message_start' || names.at(-1) !== 'message_stop' || names.at(-2) !== 'message_delta') {
+    throw new Error(`event order ${names.join(' ')}`);
+  }
+  const start = frames[0].data.message;
+  if ('stop_reason' in start || 'stop_sequence' in start) throw new Error(`message_start has stop fields: ${JSON.stringify(start)}`);
+  if (Object.keys(start.usage).sort().join() !== 'input_tokens,output_tokens') {
+    throw new Error(`message_start usage ${JSON.stringify(start.usage)}`);
+  }
+  const delta = frames.at(-2).data;
+  if (delta.delta.stop_sequence !== null) throw new Error(`message_delta ${JSON.stringify(delta)}`);
+  if (Object.keys(delta.usage).sort().join() !== USAGE_KEYS.join()) throw new Error(`message_delta usage ${JSON.stringify(delta.usage)}`);
+  let next = 0;
+  frames.forEach((f, i) => {
+    if (f.event !== 'content_block_start') return;
+    if (f.data.index !== next++) throw new Error(`content_block_start index ${f.data.index}, want ${next - 1}`);
+    if (f.data.content_block.type === 'thinking') {
+      if (f.data.content_block.signature !== '') throw new Error(`thinking block ${JSON.stringify(f.data)}`);
+      const sig = frames.slice(i).find((g) => g.data.index === f.data.index && g.data.delta?.type === 'signature_delta');
+      if (sig?.data.delta.signature !== '') throw new Error('no signature_delta with an empty signature');
+    }
+  });
+  return frames;
+}

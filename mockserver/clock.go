@@ -55,3 +55,9 @@ func (c *offsetClock) advance(d time.Duration) bool {
 		}
 	}
 }
+
+// follow sets the offset to the rate-limit backend's: the total of every Advance, on this
+// server or, with a shared backend, on any.
+func (c *offsetClock) follow(off time.Duration) {
+	c.offset.Store(int64(off))
+}

@@ -28,11 +28,16 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLimits(w http.ResponseWriter, r *http.Request) {
+	scopes, err := s.limitStates()
+	if err != nil {
+		s.controlStoreError(w, r, err)
+		return
+	}
 	writeControl(w, http.StatusOK, struct {
 		Now    string        `json:"now"`
 		Models []ModelLimits `json:"models"` // the limits in force for every model
 		Scopes []LimitState  `json:"scopes"` // every scope with requests in its window
-	}{s.clock.Now().UTC().Format(time.RFC3339Nano), s.ModelLimits(), s.Limits()})
+	}{s.clock.Now().UTC().Format(time.RFC3339Nano), s.ModelLimits(), scopes})
 }
 
 // handleClockAdvance moves the server's clock: {"seconds": N}, N ≥ 0, fractions allowed.
@@ -50,7 +55,12 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.controlError(w, r, fmt.Sprintf("seconds must be in [0, 1e9], not %v.", *body.Seconds))
 		return
 	}
-	if !s.clock.advance(time.Duration(*body.Seconds * float64(time.Second))) {
+	ok, err := s.advance(time.Duration(*body.Seconds * float64(time.Second)))
+	if err != nil {
+		s.controlStoreError(w, r, err)
+		return
+	}
+	if !ok {
 		s.controlError(w, r, fmt.Sprintf("The clock can move at most %.0f seconds in all; it has moved %.0f.",
 			MaxClockOffset.Seconds(), time.Duration(s.clock.offset.Load()).Seconds()))
 		return
@@ -61,19 +71,31 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 // handleReset clears the journal, the rate-limit windows, the usage, the queued faults and
 // the context cache.
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
-	s.Reset()
+	if err := s.reset(); err != nil {
+		s.controlStoreError(w, r, err)
+		return
+	}
 	writeControl(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // Reset clears the server's counted state: the journal, the rate-limit windows and
-// premature-retry records, the usage, the queued faults and the context cache.
+// premature-retry records, the usage, the queued faults, the context cache and the stored
+// Responses.
 func (s *Server) Reset() {
-	s.ResetLimits()
+	if err := s.reset(); err != nil {
+		s.log.Error("reset the rate limits", "err", err.Error())
+	}
+}
+
+func (s *Server) reset() error {
+	err := s.resetLimits()
 	s.cache.reset()
 	s.ClearRequests()
 	s.clearUsage()
 	s.clearFaults()
+	s.responses.clear()
 	schemaCache.Clear()
+	return err
 }
 
 // handleRequests lists the journal a page at a time (see journalPage); ?model=, ?path=,

@@ -82,6 +82,8 @@ var errorKinds = map[string]kindInfo{
 	"unsupported_media_type":  {status: http.StatusUnsupportedMediaType, mock: true},
 	"tool_schema_unsupported": {status: http.StatusBadRequest, mock: true},
 	"api_key_too_long":        {status: http.StatusUnauthorized, mock: true},
+	// The shared rate limits of WithRedis cannot be checked: Redis cannot be reached.
+	"rate_limit_store_unavailable": {status: http.StatusServiceUnavailable, mock: true},
 }
 
 // newError raises kind with its message parameters. It panics on an unknown kind: kinds are

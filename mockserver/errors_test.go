@@ -152,5 +152,8 @@ func TestErrorKindsComplete(t *testing.T) {
 		if row := nativeErrorOf(e); row.code == "" || row.message == "" {
 			t.Errorf("%s is incomplete in the native table: %+v", k, row)
 		}
+		if row := responsesErrorOf(e); row.code == "" || row.message == "" {
+			t.Errorf("%s is incomplete in the responses table: %+v", k, row)
+		}
 	}
 }

@@ -84,7 +84,11 @@ func (rl *rateLimiter) useScope(key ratelimit.Key) {
 	if !drop {
 		return
 	}
-	rl.limiter.Forget(old)
+	// A shared store keeps its scopes for every server and drops them as their windows
+	// empty; only the in-process limiter is this server's to trim.
+	if local, ok := rl.backend.(*ratelimit.Local); ok {
+		local.Limiter().Forget(old)
+	}
 	rl.mu.Lock()
 	delete(rl.notBefore, old)
 	delete(rl.premature, old)

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -20,7 +21,7 @@ const (
 // rateLimiter resolves each model's limits and remembers which clients were told to wait.
 // Limits are looked up per request, so changes at run time apply to the next request.
 type rateLimiter struct {
-	limiter *ratelimit.Limiter
+	backend ratelimit.Backend // in memory, or shared in Redis (WithRedis)
 	headers bool
 
 	mu    sync.Mutex // guards start, run, the estimates, notBefore, premature and accountOf
@@ -69,7 +70,9 @@ type admission struct {
 // estimate follows the TPM estimate mode (see TPMEstimateDeclared); settle replaces it by
 // what was used. A refusal is the real 429 for the limit that was hit. A request whose
 // estimate alone exceeds the TPM can never pass: it gets no Retry-After, and its journal
-// record says so. admit writes nothing: the answer goes back to the pipeline.
+// record says so. A shared store that cannot be reached refuses with a 503 (or, failing
+// open, lets the call through unchecked). admit writes nothing: the answer goes back to the
+// pipeline.
 func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 	rl := s.rates
 	key := rl.scopeOf(apiKey, c.modelID)
@@ -91,10 +94,23 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 
 	estimate := estimateOf(rl.tpmEstimate(), c)
 	adm.estimate = estimate
-	ticket, denial := rl.limiter.Admit(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, estimate, now)
+	// Not the request's context: a client that goes away must not look like a store
+	// failure. The backend bounds the call with its own timeout.
+	a, err := rl.backend.Admit(context.Background(), ratelimit.Request{
+		Key: key, Limits: ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, Estimate: estimate, State: rl.headers,
+	})
+	if err != nil {
+		return adm, errStoreUnavailable() // the store logs when it goes and comes back
+	}
+	s.clock.follow(a.Offset)
+	if a.Unchecked {
+		adm.admitted = true
+		return adm, nil
+	}
+	ticket, denial := a.Ticket, a.Denial
 	if rl.headers {
 		adm.show = true
-		adm.state = rl.limiter.State(key, ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, now)
+		adm.state = a.State
 		adm.denial = denial
 		if denial != nil && denial.RetryAfter >= 0 {
 			rl.mu.Lock()
@@ -121,7 +137,11 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 // stream, what was sent before it ended or the client went away).
 func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
-		s.rates.limiter.Settle(adm.ticket, tokens, s.clock.Now())
+		ctx, cancel := storeContext()
+		defer cancel()
+		// If the store cannot be reached the reservation keeps its estimate until it
+		// leaves the window: it errs towards charging too much, never admitting too much.
+		_, _ = s.rates.backend.Settle(ctx, adm.ticket, tokens)
 	}
 }
 
@@ -173,13 +193,24 @@ type LimitState struct {
 // Limits reports every scope whose window holds requests, sorted by account then model.
 // Keys are shown by label ("key:sk-…1234#3fa9c2e10b7d", see keyLabel); named accounts by
 // name ("account:team-a").
+// With WithRedis they are the scopes of every server sharing the Redis; if it cannot be
+// reached, Limits returns nil (GET /_mock/limits answers 503).
 func (s *Server) Limits() []LimitState {
+	out, _ := s.limitStates()
+	return out
+}
+
+func (s *Server) limitStates() ([]LimitState, error) {
 	rl := s.rates
-	now := s.clock.Now()
-	states := rl.limiter.Snapshot(now, func(k ratelimit.Key) ratelimit.Limits {
+	ctx, cancel := storeContext()
+	defer cancel()
+	states, err := rl.backend.Snapshot(ctx, func(k ratelimit.Key) ratelimit.Limits {
 		l := rl.limitsFor(k.Model)
 		return ratelimit.Limits{RPM: l.RPM, TPM: l.TPM}
 	})
+	if err != nil {
+		return nil, err
+	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	out := make([]LimitState, 0, len(states))
@@ -192,15 +223,26 @@ func (s *Server) Limits() []LimitState {
 			PrematureRetries: rl.premature[st.Key],
 		})
 	}
-	return out
+	return out, nil
 }
 
-// ResetLimits clears every rate-limit window and the premature-retry records.
+// ResetLimits clears every rate-limit window and the premature-retry records. With
+// WithRedis it clears the windows of every server sharing the Redis (the premature-retry
+// records are each server's own); if Redis cannot be reached the failure is logged.
 func (s *Server) ResetLimits() {
-	s.rates.limiter.Reset()
+	if err := s.resetLimits(); err != nil {
+		s.log.Error("reset the rate limits", "err", err.Error())
+	}
+}
+
+func (s *Server) resetLimits() error {
+	ctx, cancel := storeContext()
+	defer cancel()
+	err := s.rates.backend.Reset(ctx)
 	s.rates.lru.clear()
 	s.rates.mu.Lock()
 	clear(s.rates.notBefore)
 	clear(s.rates.premature)
 	s.rates.mu.Unlock()
+	return err
 }

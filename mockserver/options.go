@@ -45,6 +45,10 @@ type config struct {
 	insecureControl  bool
 	controlHosts     []string
 	onRequest        func(RequestRecord)
+	redisURL         string // WithRedis
+	redisFailOpen    bool   // WithRedisFailOpen
+	anthropicErrors  string
+	responsesID      string // the form of Responses ids (WithResponsesID)
 }
 
 // Fallbacks: what answers a request that no fixture matches.

@@ -34,6 +34,9 @@ type chatRequest struct {
 	ResponseFormat    string // "text" or "json_object"
 	EnableThinking    *bool
 	ThinkingBudget    jsonInt
+	// AnswerOnlyMaxTokens: MaxTokens bounds the answer only, and reasoning is bounded by
+	// ThinkingBudget alone (the Anthropic shape, spec/shapes.md §A.3).
+	AnswerOnlyMaxTokens bool
 
 	// Fixture names the fixture the client asked for with the X-Mock-Fixture header.
 	Fixture string

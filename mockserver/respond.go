@@ -146,7 +146,7 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 		if c.req.ThinkingBudget.set && len(ids) > int(c.req.ThinkingBudget.v) {
 			ids = ids[:int(c.req.ThinkingBudget.v)]
 		}
-		if len(ids) >= budget && len(ids) > 0 {
+		if len(ids) >= budget && len(ids) > 0 && !c.req.AnswerOnlyMaxTokens {
 			ch.reasoningIDs = ids[:budget]
 			ch.reasoning = s.textOf(ch.reasoningIDs)
 			ch.finish = "length"
@@ -158,7 +158,9 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 		} else {
 			ch.reasoning = s.textOf(ids)
 		}
-		budget -= len(ids)
+		if !c.req.AnswerOnlyMaxTokens {
+			budget -= len(ids)
+		}
 	}
 
 	if len(p.toolCalls) > 0 {

@@ -19,12 +19,21 @@ func (s *Server) routes() *mux.Router {
 		r.HandleFunc(prefix+"/models", s.handleCompatModels).Methods(http.MethodGet)
 	}
 
+	// The Responses API, also under its legacy prefix; other methods get its own 405.
+	for _, prefix := range []string{"/compatible-mode/v1", "/v1", "/api/v2/apps/protocols/compatible-mode/v1"} {
+		r.HandleFunc(prefix+"/responses", s.handleResponses)
+		r.HandleFunc(prefix+"/responses/{id}", s.handleGetResponse)
+		r.PathPrefix(prefix + "/responses/").HandlerFunc(s.handleResponsesNotFound)
+	}
+
 	r.HandleFunc("/api/v1/services/aigc/text-generation/generation", s.handleNativeGeneration).Methods(http.MethodPost)
 	// Every other path under the native base, the multimodal one included: "url error".
 	r.PathPrefix("/api/v1/").MatcherFunc(func(r *http.Request, _ *mux.RouteMatch) bool {
 		return r.URL.Path != "/api/v1/services/aigc/text-generation/generation" // 405 there
 	}).HandlerFunc(s.handleNativeURLError)
 	r.HandleFunc("/v1/process", s.handleProcess).Methods(http.MethodPost)
+	r.HandleFunc("/apps/anthropic/v1/messages", s.handleAnthropicMessages).Methods(http.MethodPost)
+	r.HandleFunc("/apps/anthropic/v1/messages/count_tokens", s.handleAnthropicCountTokens).Methods(http.MethodPost)
 	s.wrongMethods(r)
 
 	// The control API, guarded by controlGuard.

@@ -20,6 +20,8 @@ func (s *Server) wrongMethods(r *mux.Router) {
 		"/v1/models":                                       {http.MethodGet, compatShape{s}},
 		"/api/v1/services/aigc/text-generation/generation": {http.MethodPost, nativeShape{s}},
 		"/v1/process":                                      {http.MethodPost, processShape{s}},
+		"/apps/anthropic/v1/messages":                      {http.MethodPost, anthropicShape{s}},
+		"/apps/anthropic/v1/messages/count_tokens":         {http.MethodPost, anthropicShape{s}},
 	} {
 		r.Handle(path, s.methodNotAllowed(m.shape, m.allow))
 	}

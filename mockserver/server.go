@@ -34,6 +34,8 @@ type Server struct {
 	latency  *latencySetting
 	usage    *usageBook
 	cache    *contextCache
+	// responses keeps Responses API answers for previous_response_id and GET.
+	responses responseStore
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -76,6 +78,10 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	backend, err := newLimitBackend(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:      cfg,
 		clock:    &offsetClock{base: cfg.clock},
@@ -86,7 +92,7 @@ func New(opts ...Option) (*Server, error) {
 		fixtures: fixtures,
 	}
 	s.rates = &rateLimiter{
-		limiter:       &ratelimit.Limiter{PerSecond: cfg.perSecond},
+		backend:       backend,
 		headers:       cfg.rateHeaders,
 		start:         cfg.rate.clone(),
 		startEstimate: cfg.tpmEstimate,
@@ -110,9 +116,6 @@ func New(opts ...Option) (*Server, error) {
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	s.cache = newContextCache(cfg.implicitCache)
-	if cfg.burst {
-		s.rates.limiter.Burst = &ratelimit.BurstRule{}
-	}
 	s.router = s.routes()
 	return s, nil
 }
@@ -136,10 +139,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Now() time.Time { return s.clock.Now() }
 
 // Advance moves the server's clock forward by d without sleeping. The total of every Advance
-// is bounded by MaxClockOffset: a step that would pass it moves the clock to the bound.
+// is bounded by MaxClockOffset: a step that would pass it moves the clock to the bound. With
+// WithRedis it moves the shared clock of every server using the same Redis; if Redis cannot
+// be reached, the clock stays and the failure is logged (POST /_mock/clock/advance answers
+// 503).
 func (s *Server) Advance(d time.Duration) {
-	if !s.clock.advance(d) && d > 0 {
-		s.clock.advance(MaxClockOffset - time.Duration(s.clock.offset.Load()))
+	if rest := MaxClockOffset - time.Duration(s.clock.offset.Load()); d > rest {
+		d = rest
+	}
+	if _, err := s.advance(d); err != nil {
+		s.log.Error("advance the clock", "err", err.Error())
 	}
 }
 

@@ -42,6 +42,14 @@ func (ts *TestServer) OpenAIBaseURL() string { return ts.URL + "/compatible-mode
 // DashScopeBaseURL is the base URL of the native API, ".../api/v1".
 func (ts *TestServer) DashScopeBaseURL() string { return ts.URL + "/api/v1" }
 
+// AnthropicBaseURL is the base URL for Anthropic clients, ".../apps/anthropic" (they add
+// /v1/messages).
+func (ts *TestServer) AnthropicBaseURL() string { return ts.URL + "/apps/anthropic" }
+
+// ResponsesURL is the URL of the Responses API, ".../compatible-mode/v1/responses"; OpenAI
+// clients reach it from OpenAIBaseURL.
+func (ts *TestServer) ResponsesURL() string { return ts.OpenAIBaseURL() + "/responses" }
+
 // Close shuts the server down, closing open client connections. It is safe to call twice.
 func (ts *TestServer) Close() {
 	ts.hs.CloseClientConnections()

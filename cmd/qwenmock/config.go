@@ -24,12 +24,15 @@ type settings struct {
 	maxBodyBytes    int64
 	fixtures        string
 	fallback        string
+	responsesID     string
 	rpm, tpm        optionalInt
 	tpmEstimate     string
 	implicitCache   bool
 	perSecond       bool
 	burst           bool
 	rateHeaders     bool
+	redisURL        string
+	redisFailOpen   bool
 	firstToken      time.Duration
 	perToken        time.Duration
 	jitter          float64
@@ -46,6 +49,7 @@ type settings struct {
 	fileOpts        []mockserver.Option // what only the config file can say
 	startFaults     []mockserver.Fault  // faults queued at start (config file)
 	version         bool
+	anthropicErrors string
 }
 
 // optionalInt is an integer flag that remembers whether it was given, so that 0 (unlimited)
@@ -104,6 +108,12 @@ func (s settings) options() []mockserver.Option {
 	if s.rateHeaders {
 		opts = append(opts, mockserver.WithRateLimitHeaders())
 	}
+	if s.redisURL != "" {
+		opts = append(opts, mockserver.WithRedis(s.redisURL))
+		if s.redisFailOpen {
+			opts = append(opts, mockserver.WithRedisFailOpen())
+		}
+	}
 	if s.firstToken > 0 || s.perToken > 0 {
 		opts = append(opts, mockserver.WithLatency(s.firstToken, s.perToken, s.jitter))
 	}
@@ -116,9 +126,11 @@ func (s settings) options() []mockserver.Option {
 	if s.adminToken != "" {
 		opts = append(opts, mockserver.WithAdminToken(s.adminToken))
 	}
+	opts = append(opts, mockserver.WithResponsesID(s.responsesID))
 	if s.insecureControl {
 		opts = append(opts, mockserver.WithInsecureControlAPI())
 	}
+	opts = append(opts, mockserver.WithAnthropicErrors(s.anthropicErrors))
 	return append(opts, mockserver.WithFallback(s.fallback))
 }
 
@@ -148,6 +160,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.Int64Var(&s.maxBodyBytes, "max-body-bytes", mockserver.DefaultMaxBodyBytes, "largest request body; larger ones get 413")
 	fs.StringVar(&s.fixtures, "fixtures", "", "fixture file or directory (YAML or JSON), tried before the built-in fixtures")
 	fs.StringVar(&s.fallback, "fallback", mockserver.FallbackGenerate, "answer when no fixture matches: generate, echo or strict")
+	fs.StringVar(&s.responsesID, "responses-id", mockserver.ResponsesIDPrefixed, "form of Responses API ids: resp (resp_<uuid>) or uuid (a bare UUID)")
 	fs.Var(&s.rpm, "rpm", "requests per minute of every model (0: unlimited; default: each model's own)")
 	fs.Var(&s.tpm, "tpm", "tokens per minute of every model (0: unlimited; default: each model's own)")
 	fs.StringVar(&s.tpmEstimate, "tpm-estimate", mockserver.TPMEstimateDeclared, "what a request reserves against TPM before its reply: declared (prompt + its max_tokens, 0 if none) or max-output (prompt + the most output it may produce)")
@@ -155,6 +168,8 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.BoolVar(&s.perSecond, "per-second-limits", false, "also enforce RPM/60 and TPM/60 in every second, as the real service does")
 	fs.BoolVar(&s.burst, "burst-limits", false, "refuse sudden growth with Throttling.BurstRate 429s")
 	fs.BoolVar(&s.rateHeaders, "rate-limit-headers", false, "add Retry-After and x-ratelimit-* headers (the real service sends none)")
+	fs.StringVar(&s.redisURL, "redis-url", "", "share rate limits and their clock with every qwenmock using this Redis (redis://host:port/db)")
+	fs.BoolVar(&s.redisFailOpen, "redis-fail-open", false, "while Redis is unreachable, let requests through unchecked instead of answering 503")
 	fs.DurationVar(&s.firstToken, "first-token-latency", 0, "simulated time to the first token (Go duration, e.g. 300ms)")
 	fs.DurationVar(&s.perToken, "token-latency", 0, "simulated time between tokens (Go duration, e.g. 20ms)")
 	fs.Float64Var(&s.jitter, "latency-jitter", 0, "vary each simulated wait by up to ± this fraction (0 to 1), seeded")
@@ -168,6 +183,7 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	fs.IntVar(&s.maxConnections, "max-connections", defaultMaxConnections, "most connections open at once; more get 503 and are closed")
 	fs.BoolVar(&s.insecureControl, "insecure-control-api", false, "serve /_mock/* to any host and web page without a token (no token is generated)")
 	fs.StringVar(&s.configPath, "config", "", "YAML config file: every flag by its name with underscores, plus models, accounts, inline_fixtures and faults")
+	fs.StringVar(&s.anthropicErrors, "anthropic-errors", mockserver.AnthropicErrorsDashScope, "error bodies on /apps/anthropic: dashscope (DashScope's own, as the real path) or anthropic (Anthropic's envelope and statuses)")
 	fs.BoolVar(&s.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(usageOut, "Usage: qwenmock [flags]\n\nAn offline stand-in for the Qwen3-Max API (DashScope).\n\nFlags (each also read from the environment variable shown):\n")
@@ -277,11 +293,20 @@ func load(args []string, getenv func(string) string, readFile func(string) ([]by
 	default:
 		return s, fmt.Errorf("--fallback must be generate, echo or strict, not %q", s.fallback)
 	}
+	if s.responsesID != mockserver.ResponsesIDPrefixed && s.responsesID != mockserver.ResponsesIDUUID {
+		return s, fmt.Errorf("--responses-id must be resp or uuid, not %q", s.responsesID)
+	}
 	if s.tpmEstimate != mockserver.TPMEstimateDeclared && s.tpmEstimate != mockserver.TPMEstimateMaxOutput {
 		return s, fmt.Errorf("--tpm-estimate must be declared or max-output, not %q", s.tpmEstimate)
 	}
+	if s.anthropicErrors != mockserver.AnthropicErrorsDashScope && s.anthropicErrors != mockserver.AnthropicErrorsAnthropic {
+		return s, fmt.Errorf("--anthropic-errors must be dashscope or anthropic, not %q", s.anthropicErrors)
+	}
 	if s.maxBodyBytes <= 0 {
 		return s, errors.New("--max-body-bytes must be positive")
+	}
+	if s.redisFailOpen && s.redisURL == "" {
+		return s, errors.New("--redis-fail-open needs --redis-url")
 	}
 	return s, nil
 }

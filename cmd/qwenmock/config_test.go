@@ -20,9 +20,10 @@ func envOf(m map[string]string) func(string) string {
 // TestLoadPrecedence checks flag > environment > default for every setting.
 func TestLoadPrecedence(t *testing.T) {
 	t.Parallel()
-	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes, fallback: "generate",
+	defaults := settings{addr: "127.0.0.1:8080", seed: 1, maxBodyBytes: mockserver.DefaultMaxBodyBytes, fallback: "generate", responsesID: "resp",
 		logFormat: "text", shutdownTimeout: 10 * time.Second, tpmEstimate: "declared", implicitCache: true,
-		idleTimeout: defaultIdleTimeout, readTimeout: defaultReadTimeout, maxConnections: defaultMaxConnections}
+		idleTimeout: defaultIdleTimeout, readTimeout: defaultReadTimeout, maxConnections: defaultMaxConnections,
+		anthropicErrors: mockserver.AnthropicErrorsDashScope}
 	cases := []struct {
 		name string
 		args []string
@@ -39,8 +40,12 @@ func TestLoadPrecedence(t *testing.T) {
 			"QWENMOCK_FAULT_RATE": "0.05", "QWENMOCK_ADMIN_TOKEN": "adm", "QWENMOCK_RPM": "0", "QWENMOCK_TPM": "5000",
 			"QWENMOCK_PER_SECOND_LIMITS": "true", "QWENMOCK_RATE_LIMIT_HEADERS": "1", "QWENMOCK_BURST_LIMITS": "true",
 			"QWENMOCK_TPM_ESTIMATE": "max-output", "QWENMOCK_IMPLICIT_CACHE": "false", "QWENMOCK_FAULT_KINDS": "empty_reply,hang",
+			"QWENMOCK_ANTHROPIC_ERRORS": "anthropic",
+			"QWENMOCK_RESPONSES_ID":     "uuid",
 		}, func(s *settings) {
+			s.anthropicErrors = mockserver.AnthropicErrorsAnthropic
 			s.faultKinds = "empty_reply,hang"
+			s.responsesID = "uuid"
 			s.tpmEstimate, s.implicitCache = "max-output", false
 			s.firstToken, s.perToken, s.jitter = 300*time.Millisecond, 20*time.Millisecond, 0.1
 			s.faultRate, s.adminToken = 0.05, "adm"
@@ -96,7 +101,9 @@ func TestLoadErrors(t *testing.T) {
 		{"argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 		{"empty key", []string{"--api-key", ""}, nil, `invalid value "" for flag -api-key: empty key`},
 		{"bad fallback", []string{"--fallback", "guess"}, nil, `--fallback must be generate, echo or strict, not "guess"`},
+		{"bad responses id", []string{"--responses-id", "ulid"}, nil, `--responses-id must be resp or uuid, not "ulid"`},
 		{"bad log format", []string{"--log-format", "xml"}, nil, `--log-format must be text or json, not "xml"`},
+		{"bad anthropic errors", []string{"--anthropic-errors", "openai"}, nil, `--anthropic-errors must be dashscope or anthropic, not "openai"`},
 		{"missing config", []string{"--config", "/nope.yaml"}, nil, `config: open /nope.yaml: file does not exist`},
 		{"negative rpm", []string{"--rpm", "-1"}, nil, `invalid value "-1" for flag -rpm: must not be negative (0 means unlimited)`},
 		{"bad jitter", []string{"--latency-jitter", "2"}, nil, `--latency-jitter must be in [0, 1]`},
@@ -139,10 +146,12 @@ api_keys: [sk-file]
 rpm: 100
 tpm: 100000
 fallback: echo
+responses_id: uuid
 latency: {first_token: 1s, per_token: 5ms, jitter: 0.5}
 fault_rate: 0.25
 log_format: json
 shutdown_timeout: 3s
+anthropic_errors: anthropic
 accounts:
   team: [sk-a, sk-b]
 models:
@@ -173,8 +182,8 @@ func TestLoadConfigFilePrecedence(t *testing.T) {
 	}
 	// The file's rpm and tpm go into the catalogue (below each model's own), not into --rpm/--tpm.
 	if s.addr != "0.0.0.0:9999" || s.seed != 5 || !reflect.DeepEqual(s.apiKeys, []string{"sk-file"}) || s.rpm.set ||
-		s.tpm.set || s.fallback != "echo" || s.firstToken != time.Second || s.perToken != 5*time.Millisecond ||
-		s.jitter != 0.5 || s.faultRate != 0.25 || s.logFormat != "json" || s.shutdownTimeout != 3*time.Second ||
+		s.tpm.set || s.fallback != "echo" || s.responsesID != "uuid" || s.firstToken != time.Second || s.perToken != 5*time.Millisecond ||
+		s.jitter != 0.5 || s.faultRate != 0.25 || s.logFormat != "json" || s.shutdownTimeout != 3*time.Second || s.anthropicErrors != "anthropic" ||
 		len(s.fileOpts) != 3 || len(s.startFaults) != 1 {
 		t.Fatalf("from the file: %+v", s)
 	}

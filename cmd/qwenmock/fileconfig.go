@@ -33,10 +33,13 @@ type fileConfig struct {
 	RateLimitHeaders *bool                `yaml:"rate_limit_headers"`
 	TPMEstimate      *string              `yaml:"tpm_estimate"`
 	ImplicitCache    *bool                `yaml:"implicit_cache"`
+	RedisURL         *string              `yaml:"redis_url"`
+	RedisFailOpen    *bool                `yaml:"redis_fail_open"`
 	Models           []modelOverride      `yaml:"models"`
 	Fixtures         *string              `yaml:"fixtures"` // a file or directory, relative to the config file
 	InlineFixtures   []mockserver.Fixture `yaml:"inline_fixtures"`
 	Fallback         *string              `yaml:"fallback"`
+	ResponsesID      *string              `yaml:"responses_id"`
 	Latency          *struct {
 		FirstToken *string  `yaml:"first_token"`
 		PerToken   *string  `yaml:"per_token"`
@@ -52,6 +55,7 @@ type fileConfig struct {
 	ReadTimeout     *string            `yaml:"read_timeout"`
 	MaxConnections  *int               `yaml:"max_connections"`
 	InsecureControl *bool              `yaml:"insecure_control_api"`
+	AnthropicErrors *string            `yaml:"anthropic_errors"`
 }
 
 // modelOverride changes the given fields of a catalogue model, or adds a model when its id is
@@ -124,7 +128,10 @@ func (fc *fileConfig) flagValues() map[string]string {
 	flag("per-second-limits", fc.PerSecondLimits)
 	flag("burst-limits", fc.BurstLimits)
 	flag("rate-limit-headers", fc.RateLimitHeaders)
+	str("redis-url", fc.RedisURL)
+	flag("redis-fail-open", fc.RedisFailOpen)
 	str("fallback", fc.Fallback)
+	str("responses-id", fc.ResponsesID)
 	if fc.Latency != nil {
 		str("first-token-latency", fc.Latency.FirstToken)
 		str("token-latency", fc.Latency.PerToken)
@@ -145,6 +152,7 @@ func (fc *fileConfig) flagValues() map[string]string {
 	str("read-timeout", fc.ReadTimeout)
 	num("max-connections", fc.MaxConnections)
 	flag("insecure-control-api", fc.InsecureControl)
+	str("anthropic-errors", fc.AnthropicErrors)
 	return out
 }
 

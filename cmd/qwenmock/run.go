@@ -46,6 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "qwenmock: %v\n", err)
 		return 2
 	}
+	defer srv.Close()
+	if s.redisURL != "" {
+		announceRedis(ctx, logger, s.redisURL, s.redisFailOpen)
+	}
 	for _, f := range s.startFaults {
 		if err := srv.QueueFault(f); err != nil {
 			fmt.Fprintf(stderr, "qwenmock: %s: faults: %v\n", s.configPath, err)

@@ -97,6 +97,18 @@
 // over the 15 allowed). With Limiter.Burst set, the BurstRule described on that type refuses sudden
 // growth with Kind Burst.
 //
+// # Backends
+//
+// A Backend holds the windows and the clock they are measured by. Local is a Limiter in
+// this process with a base clock and an offset; Redis keeps both in a Redis server, so
+// that every process pointed at it shares one quota per scope, the same clock (Redis TIME
+// plus a shared offset) and the same resets. Redis applies the rules above in one Lua
+// script per admission and decides exactly as the Limiter does; the differences are the
+// clock's source, a per-scope (not Limiter-wide) "time never goes backwards" guard, and
+// errors: while Redis cannot be reached every call fails with ErrUnavailable, or, with
+// FailOpen, admissions pass unchecked. docs/redis.md has the data layout, memory per scope
+// and fault behaviour.
+//
 // # Concurrency
 //
 // A Limiter is safe for concurrent use. Scopes are spread over 64 shards by a hash of the

@@ -66,7 +66,11 @@ type Denial struct {
 
 // Ticket identifies an admitted request, for Settle. The zero Ticket (returned with a
 // Denial) is valid and settles nothing. Copies of a Ticket share one settlement record.
-type Ticket struct{ p *ticket }
+// A Ticket issued by a Redis backend names its reservation there instead.
+type Ticket struct {
+	p *ticket
+	r *reservation
+}
 
 // ticket is the settlement record of one admitted request; its tok field is guarded by
 // the mutex of the shard that holds s.
@@ -78,19 +82,25 @@ type ticket struct {
 
 // Key returns the scope of the request, or the zero Key for the zero Ticket.
 func (t Ticket) Key() Key {
-	if t.p == nil {
-		return Key{}
+	switch {
+	case t.p != nil:
+		return t.p.s.key
+	case t.r != nil:
+		return t.r.key
 	}
-	return t.p.s.key
+	return Key{}
 }
 
 // Time returns the instant at which the request was recorded: its millisecond, or the
 // Limiter's latest time if that was later. It is the zero Time for the zero Ticket.
 func (t Ticket) Time() time.Time {
-	if t.p == nil {
-		return time.Time{}
+	switch {
+	case t.p != nil:
+		return time.UnixMilli(t.p.ms)
+	case t.r != nil:
+		return time.UnixMilli(t.r.ms)
 	}
-	return time.UnixMilli(t.p.ms)
+	return time.Time{}
 }
 
 const (
@@ -184,7 +194,7 @@ func (l *Limiter) Admit(key Key, limits Limits, estimate int, now time.Time) (Ti
 	if sh.ops > len(sh.m)/2+sweepSlack {
 		sh.sweep(ms)
 	}
-	return Ticket{&ticket{s: s, ms: ms, tok: est}}, nil
+	return Ticket{p: &ticket{s: s, ms: ms, tok: est}}, nil
 }
 
 // Settle replaces the tokens that t's request counts in its window by actualTokens, the
