@@ -138,8 +138,10 @@ func (s *Server) prepare(c *call, req *chatRequest, shape wireShape) *Error {
 	if e := checkMedia(req.Messages); e != nil {
 		return e
 	}
-	if e := checkSystemFirst(req.Messages); e != nil {
-		return e
+	if !req.SystemAnywhere {
+		if e := checkSystemFirst(req.Messages); e != nil {
+			return e
+		}
 	}
 	c.thinking = thinkingOn(req, m)
 	maxOut := m.MaxOutputTokens

@@ -37,6 +37,9 @@ type chatRequest struct {
 	// AnswerOnlyMaxTokens: MaxTokens bounds the answer only, and reasoning is bounded by
 	// ThinkingBudget alone (the Anthropic shape, spec/shapes.md §A.3).
 	AnswerOnlyMaxTokens bool
+	// SystemAnywhere: system messages may stand anywhere in the conversation (Claude Code
+	// sends one mid-conversation on the Anthropic endpoint); elsewhere only first.
+	SystemAnywhere bool
 
 	// Fixture names the fixture the client asked for with the X-Mock-Fixture header.
 	Fixture string

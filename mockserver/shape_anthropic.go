@@ -106,6 +106,8 @@ type anthropicBlock struct {
 	Input     json.RawMessage `json:"input"`
 	ToolUseID string          `json:"tool_use_id"`
 	Content   anthropicText   `json:"content"`
+	// CacheControl asks the explicit context cache to keep the prompt up to this block.
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 type anthropicToolWire struct {
@@ -118,8 +120,9 @@ type anthropicToolWire struct {
 // anthropicText is a string or an array of text blocks ("system", tool_result "content"),
 // flattened to its text as text parts are on the other endpoints.
 type anthropicText struct {
-	text string
-	set  bool
+	text  string
+	set   bool
+	cache bool // a block carried a cache_control marker
 }
 
 func (t *anthropicText) UnmarshalJSON(b []byte) error {
@@ -131,8 +134,9 @@ func (t *anthropicText) UnmarshalJSON(b []byte) error {
 		return json.Unmarshal(b, &t.text)
 	case "array":
 		var blocks []struct {
-			Type string  `json:"type"`
-			Text *string `json:"text"`
+			Type         string          `json:"type"`
+			Text         *string         `json:"text"`
+			CacheControl json.RawMessage `json:"cache_control"`
 		}
 		if err := json.Unmarshal(b, &blocks); err != nil {
 			return &wireError{"Each text block must be an object such as {\"type\": \"text\", \"text\": \"...\"}."}
@@ -143,6 +147,7 @@ func (t *anthropicText) UnmarshalJSON(b []byte) error {
 				return &wireError{fmt.Sprintf("Block %d has type '%s'; only text blocks with a 'text' field are accepted here.", i, bl.Type)}
 			}
 			sb.WriteString(*bl.Text)
+			t.cache = t.cache || cacheMarked(bl.CacheControl)
 		}
 		t.set, t.text = true, sb.String()
 		return nil
@@ -169,7 +174,7 @@ func decodeAnthropic(body []byte) (*chatRequest, *Error) {
 	if err := decodeStrict(body, &w); err != nil {
 		return nil, decodeError(body, err)
 	}
-	req := &chatRequest{MessagesGiven: w.Messages != nil, ResponseFormat: "text", AnswerOnlyMaxTokens: true, ParallelToolCalls: true}
+	req := &chatRequest{MessagesGiven: w.Messages != nil, ResponseFormat: "text", AnswerOnlyMaxTokens: true, SystemAnywhere: true, ParallelToolCalls: true}
 	if w.Model != nil {
 		req.Model = *w.Model
 	}
@@ -181,7 +186,11 @@ func decodeAnthropic(body []byte) (*chatRequest, *Error) {
 		return nil, errInvalidParameter("Parameter top_k be greater than or equal to 0")
 	}
 	if w.System.set && w.Messages != nil && len(*w.Messages) > 0 {
-		req.Messages = append(req.Messages, chatMessage{Role: "system", Content: w.System.text})
+		sys := chatMessage{Role: "system", Content: w.System.text}
+		if w.System.cache {
+			sys.Parts = []messagePart{{Type: "text", Text: w.System.text, Cache: true}}
+		}
+		req.Messages = append(req.Messages, sys)
 	}
 	if w.Messages != nil {
 		for i, m := range *w.Messages {
@@ -284,7 +293,7 @@ func (m anthropicMessageWire) toMessages(i int) ([]chatMessage, *Error) {
 				return nil, errBadRequest(fmt.Sprintf("messages[%d].content[%d]: a text block needs 'text'.", i, j))
 			}
 			text.WriteString(*b.Text)
-			parts = append(parts, messagePart{Type: "text", Text: *b.Text})
+			parts = append(parts, messagePart{Type: "text", Text: *b.Text, Cache: cacheMarked(b.CacheControl)})
 		case "tool_use":
 			if m.Role != "assistant" || b.Name == "" {
 				return nil, errBadRequest(fmt.Sprintf("messages[%d].content[%d]: tool_use blocks belong to assistant messages and need a name.", i, j))
@@ -350,6 +359,10 @@ var anthropicErrorTable = map[string]anthropicError{
 	"model_not_found":        {http.StatusNotFound, "not_found_error"},
 	"not_found":              {http.StatusNotFound, "not_found_error"},
 	"method_not_allowed":     {http.StatusMethodNotAllowed, "invalid_request_error"},
+	"invalid_value":          {http.StatusBadRequest, "invalid_request_error"},
+	"algo_invalid_parameter": {http.StatusBadRequest, "invalid_request_error"},
+	"url_error":              {http.StatusBadRequest, "invalid_request_error"},
+	"async_not_supported":    {http.StatusForbidden, "permission_error"},
 }
 
 // anthropicErrorOf looks up e's row; the mock's own conditions keep their status.
@@ -415,6 +428,14 @@ type anthropicUsage struct {
 	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 }
 
+// anthropicUsageOf is the usage of a call as Anthropic counts it: input_tokens leaves out
+// the tokens read from and written to the context cache, which have fields of their own.
+func anthropicUsageOf(c *call, output int) anthropicUsage {
+	read, created := c.cache.cachedTokens(), c.cache.created
+	return anthropicUsage{InputTokens: max(c.promptTokens-read-created, 0), OutputTokens: output,
+		CacheCreationInputTokens: created, CacheReadInputTokens: read}
+}
+
 type anthropicMessage struct {
 	ID           string            `json:"id"`
 	Type         string            `json:"type"`
@@ -478,7 +499,7 @@ func (a anthropicShape) writeResult(w http.ResponseWriter, r *http.Request, c *c
 	ch := res.choices[0]
 	msg := anthropicMessage{ID: "msg_" + c.id, Type: "message", Role: "assistant", Model: c.modelID,
 		StopReason: anthropicStopReason(ch.finish),
-		Usage:      anthropicUsage{InputTokens: c.promptTokens, OutputTokens: res.completionTokens}}
+		Usage:      anthropicUsageOf(c, res.completionTokens)}
 	if c.thinking && ch.reasoning != "" {
 		msg.Content = append(msg.Content, thinkingBlock(ch.reasoning))
 	}
@@ -513,7 +534,7 @@ func (a anthropicShape) stream(w http.ResponseWriter, c *call, res *result) (int
 	b = append(b, `","type":"message","role":"assistant","model":`...)
 	b = appendJSONString(b, c.modelID)
 	b = append(b, `,"content":[],"usage":{"input_tokens":`...)
-	b = strconv.AppendInt(b, int64(c.promptTokens), 10)
+	b = strconv.AppendInt(b, int64(anthropicUsageOf(c, 0).InputTokens), 10)
 	b = append(b, `,"output_tokens":0}}}`...)
 	send("message_start", b)
 
@@ -557,7 +578,7 @@ func (a anthropicShape) stream(w http.ResponseWriter, c *call, res *result) (int
 		return sent, st.dropped()
 	}
 	sent = res.completionTokens
-	u := marshalJSON(anthropicUsage{InputTokens: c.promptTokens, OutputTokens: sent})
+	u := marshalJSON(anthropicUsageOf(c, sent))
 	send("message_delta", fmt.Appendf(nil, `{"type":"message_delta","delta":{"stop_reason":"%s","stop_sequence":null},"usage":%s}`,
 		anthropicStopReason(ch.finish), u))
 	send("message_stop", []byte(`{"type":"message_stop"}`))

@@ -2,10 +2,13 @@ package mockserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/qwenmock/qwenmock/mockserver/tokenizer"
 )
 
 const anthropicPath = "/apps/anthropic/v1/messages"
@@ -31,8 +34,10 @@ type anthropicReply struct {
 	} `json:"content"`
 	StopReason string `json:"stop_reason"`
 	Usage      struct {
-		InputTokens  int `json:"input_tokens"`
-		OutputTokens int `json:"output_tokens"`
+		InputTokens              int `json:"input_tokens"`
+		OutputTokens             int `json:"output_tokens"`
+		CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+		CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 	} `json:"usage"`
 }
 
@@ -335,5 +340,35 @@ func TestAnthropicErrorTableComplete(t *testing.T) {
 		if row := anthropicErrorOf(newError(k, "a", "b")); row.status == 0 || row.typ == "" {
 			t.Errorf("%s is incomplete in the Anthropic table: %+v", k, row)
 		}
+	}
+}
+
+// TestAnthropicCache: cache_control on a system block feeds the explicit context cache, and
+// the usage reports it as Anthropic does: input_tokens leaves out what was written to or read
+// from the cache.
+func TestAnthropicCache(t *testing.T) {
+	t.Parallel()
+	ts := NewTestServer(t, WithClock(FixedClock(testTime)))
+	system := longText(1500)
+	n := tokenizer.Default().Count("<|im_start|>system\n" + system)
+	body := func(stream bool) string {
+		return fmt.Sprintf(`{"model":"qwen3-max","max_tokens":8,"stream":%t,"system":[{"type":"text","text":%q,"cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}]}`, stream, system)
+	}
+	first := anthropicOK(t, ts, body(false))
+	if first.Usage.CacheCreationInputTokens != n || first.Usage.CacheReadInputTokens != 0 {
+		t.Fatalf("creation: %+v", first.Usage)
+	}
+	second := anthropicOK(t, ts, body(false))
+	if second.Usage.CacheReadInputTokens != n || second.Usage.CacheCreationInputTokens != 0 ||
+		second.Usage.InputTokens != first.Usage.InputTokens {
+		t.Fatalf("hit: %+v after %+v", second.Usage, first.Usage)
+	}
+	if rec := ts.Requests(); rec[1].PromptTokens != second.Usage.InputTokens+n {
+		t.Fatalf("journal prompt tokens %d, want %d", rec[1].PromptTokens, second.Usage.InputTokens+n)
+	}
+	_, out := postAnthropic(t, ts, body(true))
+	want := fmt.Sprintf(`"usage":{"input_tokens":%d,"output_tokens":8,"cache_creation_input_tokens":0,"cache_read_input_tokens":%d}`, second.Usage.InputTokens, n)
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("stream usage: want %s in\n%s", want, out)
 	}
 }
