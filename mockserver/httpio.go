@@ -31,12 +31,18 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Erro
 // (https://www.alibabacloud.com/help/en/model-studio/use-qwen-by-calling-api): the request id,
 // the gateway mark, the time the request took and whether the answer is complete.
 func setResponseHeaders(w http.ResponseWriter, requestID string, start time.Time, contentType string, finished bool) {
+	// One backing array for the five values (the keys are in canonical form): what h.Set does,
+	// in one allocation instead of five.
+	v := make([]string, 5)
+	v[0], v[1], v[2] = contentType, requestID, "true"
+	v[3] = strconv.FormatInt(time.Since(start).Milliseconds(), 10)
+	v[4] = strconv.FormatBool(finished)
 	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("X-Request-Id", requestID)
-	h.Set("X-Dashscope-Call-Gateway", "true")
-	h.Set("Req-Cost-Time", strconv.FormatInt(time.Since(start).Milliseconds(), 10))
-	h.Set("X-Dashscope-Finished", strconv.FormatBool(finished))
+	h["Content-Type"] = v[0:1:1]
+	h["X-Request-Id"] = v[1:2:2]
+	h["X-Dashscope-Call-Gateway"] = v[2:3:3]
+	h["Req-Cost-Time"] = v[3:4:4]
+	h["X-Dashscope-Finished"] = v[4:5:5]
 }
 
 // setHeaders sets the headers of a call's answer: those of every response, and the

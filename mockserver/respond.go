@@ -3,6 +3,7 @@ package mockserver
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
@@ -13,7 +14,14 @@ type replyPlan struct {
 	reasoning string
 	content   string
 	toolCalls []historyToolCall
-	err       *Error // no valid tool call could be made (errToolSchema)
+
+	// The token ids of reasoning and content when they are generated prose, known without
+	// tokenizing them (generateProseTokens); nil otherwise. They hold only while the text is
+	// the generated one, which truncate checks.
+	reasoningIDs, contentIDs []int
+	generatedReasoning       string
+	generatedContent         string
+	err                      *Error // no valid tool call could be made (errToolSchema)
 }
 
 // respond produces the reply: n choices, each chosen by a fixture or the fallback, then cut to
@@ -77,12 +85,12 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 			p.toolCalls = append(p.toolCalls, historyToolCall{Name: tc.Name, Arguments: tc.args})
 		}
 		if len(p.toolCalls) == 0 && fromFixture.Content == nil {
-			p.content = generateProse(f)
+			p.setProse(f, s)
 		}
 	case s.cfg.fallback == FallbackEcho:
 		p.content = viewOf(req).lastUser
 	default:
-		p.content = generateProse(f)
+		p.setProse(f, s)
 	}
 
 	switch {
@@ -91,7 +99,7 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 			// The request offers no tools (or forbids them): answer in words.
 			p.toolCalls = nil
 			if p.content == "" {
-				p.content = generateProse(f)
+				p.setProse(f, s)
 			}
 		}
 	case len(p.toolCalls) > 0:
@@ -112,7 +120,8 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 		if fromFixture != nil && fromFixture.Reasoning != "" {
 			p.reasoning = fromFixture.Reasoning
 		} else {
-			p.reasoning = generateReasoning(f)
+			p.reasoning, p.reasoningIDs = generateReasoningTokens(f, s.tok)
+			p.generatedReasoning = p.reasoning
 		}
 	}
 	if isPartial(req) && p.content != "" {
@@ -129,7 +138,11 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 	budget := c.maxOutput
 
 	if p.reasoning != "" {
-		ids := s.tok.Encode(p.reasoning)
+		ids := p.reasoningIDs
+		if ids == nil || p.reasoning != p.generatedReasoning {
+			ids = s.tok.Encode(p.reasoning)
+		}
+		whole := len(ids)
 		if c.req.ThinkingBudget.set && len(ids) > int(c.req.ThinkingBudget.v) {
 			ids = ids[:int(c.req.ThinkingBudget.v)]
 		}
@@ -140,7 +153,11 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 			return ch
 		}
 		ch.reasoningIDs = ids
-		ch.reasoning = s.textOf(ids)
+		if len(ids) == whole && utf8.ValidString(p.reasoning) {
+			ch.reasoning = p.reasoning // the tokens of valid UTF-8 decode to it
+		} else {
+			ch.reasoning = s.textOf(ids)
+		}
 		if !c.req.AnswerOnlyMaxTokens {
 			budget -= len(ids)
 		}
@@ -163,17 +180,30 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 	}
 
 	content := p.content
+	ids := p.contentIDs
 	if cut, ok := cutAtStop(content, c.req.Stop); ok {
-		content = cut
+		content, ids = cut, nil
 	}
-	ids := s.tok.Encode(content)
-	ids, _ = cutAtStopTokens(ids, c.req.StopTokens)
+	if ids == nil || content != p.generatedContent {
+		ids = s.tok.Encode(content)
+	}
+	ids, stopped := cutAtStopTokens(ids, c.req.StopTokens)
 	if len(ids) > budget {
 		ids, ch.finish = ids[:budget], "length"
+		ch.text = s.textOf(ids)
+	} else if !stopped && utf8.ValidString(content) {
+		ch.text = content // the tokens of valid UTF-8 decode to it
+	} else {
+		ch.text = s.textOf(ids)
 	}
 	ch.ids = ids
-	ch.text = s.textOf(ids)
 	return ch
+}
+
+// setProse makes the plan's content generated prose, with its token ids.
+func (p *replyPlan) setProse(f *gofakeit.Faker, s *Server) {
+	p.content, p.contentIDs = generateProseTokens(f, s.tok)
+	p.generatedContent = p.content
 }
 
 func (s *Server) textOf(ids []int) string {

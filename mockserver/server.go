@@ -128,6 +128,16 @@ func New(opts ...Option) (*Server, error) {
 
 // ServeHTTP serves the real API's paths (see routes.go).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The chat routes take most of the traffic: they go straight to their handler, which
+	// needs nothing the router adds (no path variables, no middleware), saving its
+	// per-request allocations.
+	if r.Method == http.MethodPost {
+		switch r.URL.Path {
+		case "/compatible-mode/v1/chat/completions", "/v1/chat/completions":
+			s.handleCompatChat(w, r)
+			return
+		}
+	}
 	s.router.ServeHTTP(w, r)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -60,8 +61,11 @@ func (compatShape) decode(r *http.Request, body []byte) (*chatRequest, *Error) {
 
 func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
 	var w compatRequestWire
-	if err := decodeStrict(body, &w); err != nil {
-		return nil, decodeError(body, err)
+	if !fastCompatRequest(body, &w) {
+		w = compatRequestWire{}
+		if err := decodeStrict(body, &w); err != nil {
+			return nil, decodeError(body, err)
+		}
 	}
 	req := &chatRequest{MessagesGiven: w.Messages != nil}
 	if w.Model != nil {
@@ -175,6 +179,62 @@ func compatToolCalls(calls []toolCallOut) []compatToolCall {
 }
 
 func (s *Server) writeCompatCompletion(w http.ResponseWriter, c *call, res *result) {
+	bp := replyBuffers.Get().(*[]byte)
+	body := appendCompatCompletion((*bp)[:0], c, res)
+	c.setHeaders(w, c.start, "application/json", true)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	if cap(body) <= maxPooledReply {
+		*bp = body
+		replyBuffers.Put(bp)
+	}
+}
+
+// replyBuffers holds the buffers non-stream replies are encoded into; one larger than
+// maxPooledReply is left to the garbage collector, so the pool holds at most that much per
+// buffer.
+var replyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+const maxPooledReply = 64 << 10
+
+// appendCompatCompletion appends the compatible completion body: what marshalJSON makes of a
+// compatCompletion, byte for byte, without reflection for the envelope and the text.
+func appendCompatCompletion(dst []byte, c *call, res *result) []byte {
+	dst = append(dst, `{"choices":[`...)
+	for i, ch := range res.choices {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"message":{"role":"assistant","content":`...)
+		dst = appendJSONString(dst, ch.text)
+		if c.thinking {
+			dst = append(dst, `,"reasoning_content":`...)
+			dst = appendJSONString(dst, ch.reasoning)
+		}
+		if calls := compatToolCalls(ch.toolCalls); len(calls) > 0 {
+			dst = append(dst, `,"tool_calls":`...)
+			dst = append(dst, marshalJSON(calls)...)
+		}
+		dst = append(dst, `},"finish_reason":`...)
+		dst = appendJSONString(dst, ch.finish)
+		dst = append(dst, `,"index":`...)
+		dst = strconv.AppendInt(dst, int64(ch.index), 10)
+		dst = append(dst, `,"logprobs":null}`...)
+	}
+	dst = append(dst, `],"object":"chat.completion","usage":`...)
+	dst = append(dst, marshalJSON(usageOf(c, res))...)
+	dst = append(dst, `,"created":`...)
+	dst = strconv.AppendInt(dst, c.created, 10)
+	dst = append(dst, `,"system_fingerprint":null,"model":`...)
+	dst = appendJSONString(dst, c.modelID)
+	dst = append(dst, `,"id":`...)
+	dst = appendJSONString(dst, "chatcmpl-"+c.id)
+	return append(dst, '}')
+}
+
+// compatCompletionReflect is the reflective encoding appendCompatCompletion stands for; a test
+// checks they agree.
+func compatCompletionReflect(c *call, res *result) []byte {
 	body := compatCompletion{
 		Choices: make([]compatChoice, len(res.choices)),
 		Object:  "chat.completion",
@@ -190,9 +250,7 @@ func (s *Server) writeCompatCompletion(w http.ResponseWriter, c *call, res *resu
 		}
 		body.Choices[i] = compatChoice{Message: msg, FinishReason: ch.finish, Index: ch.index}
 	}
-	c.setHeaders(w, c.start, "application/json", true)
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(marshalJSON(body))
+	return marshalJSON(body)
 }
 
 // compatError is one row of the compatible shape's error table.
