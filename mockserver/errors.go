@@ -84,6 +84,7 @@ var errorKinds = map[string]kindInfo{
 	"api_key_too_long":        {status: http.StatusUnauthorized, mock: true},
 	// The shared rate limits of WithRedis cannot be checked: Redis cannot be reached.
 	"rate_limit_store_unavailable": {status: http.StatusServiceUnavailable, mock: true},
+	"server_busy":                  {status: http.StatusServiceUnavailable, mock: true},
 }
 
 // newError raises kind with its message parameters. It panics on an unknown kind: kinds are

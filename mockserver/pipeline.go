@@ -72,7 +72,8 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		fail(e, shape.streamRequested(r, peekBody(r)))
 		return false
 	}
-	body, e := s.readBody(w, r)
+	body, release, e := s.readBody(w, r)
+	defer release()
 	rec.Body, rec.BodyTruncated = capBody(body, s.cfg.journalBodyBytes)
 	if e != nil {
 		fail(e, false)

@@ -38,6 +38,7 @@ type Server struct {
 	responses responseStore
 	metrics   *metrics       // nil when WithoutMetrics
 	history   *windowHistory // per-second rate-limit history for the dashboard
+	bodies    *bodyBudget    // bytes of request bodies held by requests in flight
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -118,6 +119,7 @@ func New(opts ...Option) (*Server, error) {
 	s.latency = &latencySetting{l: cfg.latency}
 	s.usage = &usageBook{m: map[usageKey]*UsageRecord{}}
 	s.cache = newContextCache(cfg.implicitCache)
+	s.bodies = &bodyBudget{max: BodyBudgetFactor * cfg.maxBodyBytes}
 	s.history = newWindowHistory()
 	if !cfg.noMetrics {
 		s.metrics = newMetrics(s)

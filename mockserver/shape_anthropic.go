@@ -593,7 +593,8 @@ func (s *Server) handleAnthropicCountTokens(w http.ResponseWriter, r *http.Reque
 	a := anthropicShape{s}
 	c := s.newCall(r)
 	fail := func(e *Error) { a.writeError(w, r, e, c, false) }
-	body, e := s.readBody(w, r)
+	body, release, e := s.readBody(w, r)
+	defer release()
 	if e != nil {
 		fail(e)
 		return
