@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -184,16 +185,28 @@ var nativeErrors = map[string]nativeError{
 	"async_not_supported":    {"AccessDenied", asyncMessage},
 }
 
-// nativeErrorOf looks up e's row; the mock's own conditions answer with "Mock.<kind>".
-func nativeErrorOf(e *Error) nativeError {
+// nativeErrorOf looks up e's row in the native table.
+func nativeErrorOf(e *Error) nativeError { return nativeRow(nativeErrors, "native", e) }
+
+// nativeRow looks up e's row in a table of native-style codes (the native shape's, or one
+// built on it); the mock's own conditions answer with "Mock.<kind>".
+func nativeRow(table map[string]nativeError, shape string, e *Error) nativeError {
 	if isMockKind(e.Kind) {
 		return nativeError{code: "Mock." + e.Kind, message: "{0}"}
 	}
-	row, ok := nativeErrors[e.Kind]
+	row, ok := table[e.Kind]
 	if !ok {
-		panic("mockserver: the native shape has no row for error kind " + e.Kind)
+		panic("mockserver: the " + shape + " shape has no row for error kind " + e.Kind)
 	}
 	return row
+}
+
+// withRows is base with own's rows in place of (or beside) its own: a shape that answers
+// with native codes except where it has captures of its own.
+func withRows(base, own map[string]nativeError) map[string]nativeError {
+	m := maps.Clone(base)
+	maps.Copy(m, own)
+	return m
 }
 
 // nativeErrorBody is the native error envelope.

@@ -550,45 +550,20 @@ func (responsesShape) check(*call) *Error { return nil }
 // responsesErrors turns each error kind into this shape's flat code and message. The codes are
 // the native ones (the service's 429 and 5xx bodies on this path were never captured), with
 // the texts the Responses endpoint is known to answer.
-var responsesErrors = map[string]nativeError{
-	"no_api_key":             {"InvalidApiKey", "No API-key provided."},
-	"invalid_api_key":        {"InvalidApiKey", "Invalid API-key provided."},
-	"rate_limit_requests":    nativeErrors["rate_limit_requests"],
-	"rate_limit_tokens":      nativeErrors["rate_limit_tokens"],
-	"burst":                  nativeErrors["burst"],
-	"data_inspection":        nativeErrors["data_inspection"],
-	"data_inspection_output": nativeErrors["data_inspection_output"],
-	"arrearage":              nativeErrors["arrearage"],
-	"free_tier_exhausted":    nativeErrors["free_tier_exhausted"],
-	"internal":               nativeErrors["internal"],
-	"overloaded":             nativeErrors["overloaded"],
-	"timeout":                nativeErrors["timeout"],
-	"too_large":              nativeErrors["too_large"],
-	"missing_model":          {"InvalidParameter", "Missing required parameter: 'model'."},
-	"empty_messages":         {"InvalidParameter", "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead."},
-	"json_mode_without_json": nativeErrors["json_mode_without_json"],
-	"invalid_parameter":      {"InvalidParameter", "{0}"},
-	"bad_request":            {"InvalidParameter", "{0}"},
-	"context_length":         {"InvalidParameter", contextLengthMessage},
-	"model_not_found":        {"InvalidParameter", "Unsupported model: '{0}'"},
-	"not_found":              {"Not Found", "Not support"},
-	"method_not_allowed":     {"Method Not Allowed", "Method '{0}' is not allowed for '{1}'."},
-	"invalid_value":          nativeErrors["invalid_value"],
-	"algo_invalid_parameter": nativeErrors["algo_invalid_parameter"],
-	"url_error":              nativeErrors["url_error"],
-	"async_not_supported":    nativeErrors["async_not_supported"],
-}
+var responsesErrors = withRows(nativeErrors, map[string]nativeError{
+	"no_api_key":         {"InvalidApiKey", "No API-key provided."},
+	"invalid_api_key":    {"InvalidApiKey", "Invalid API-key provided."},
+	"missing_model":      {"InvalidParameter", "Missing required parameter: 'model'."},
+	"empty_messages":     {"InvalidParameter", "Invalid 'input': empty array. Expected an array with minimum length 1, but got an empty array instead."},
+	"invalid_parameter":  {"InvalidParameter", "{0}"},
+	"bad_request":        {"InvalidParameter", "{0}"},
+	"context_length":     {"InvalidParameter", contextLengthMessage},
+	"model_not_found":    {"InvalidParameter", "Unsupported model: '{0}'"},
+	"not_found":          {"Not Found", "Not support"},
+	"method_not_allowed": {"Method Not Allowed", "Method '{0}' is not allowed for '{1}'."},
+})
 
-func responsesErrorOf(e *Error) nativeError {
-	if isMockKind(e.Kind) {
-		return nativeError{code: "Mock." + e.Kind, message: "{0}"}
-	}
-	row, ok := responsesErrors[e.Kind]
-	if !ok {
-		panic("mockserver: the responses shape has no row for error kind " + e.Kind)
-	}
-	return row
-}
+func responsesErrorOf(e *Error) nativeError { return nativeRow(responsesErrors, "responses", e) }
 
 // responsesErrorBody is the flat error body.
 func responsesErrorBody(e *Error, requestID string) []byte {
