@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -83,13 +84,20 @@ func (t *Tokenizer) runWith(text string, s *sink, window, huge int) {
 
 // runExact is runWith with pieces of up to exact bytes merged whole.
 func (t *Tokenizer) runExact(text string, s *sink, window, huge, exact int) {
+	var e encoder
+	t.runIn(&e, text, s, window, huge, exact)
+}
+
+// runIn is runExact with the encoder's state in e, whose buffers it reuses.
+func (t *Tokenizer) runIn(e *encoder, text string, s *sink, window, huge, exact int) {
 	if s.limit < 0 {
 		return
 	}
 	if !utf8.ValidString(text) {
 		text = sanitize(text)
 	}
-	e := encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge, exact: exact}
+	*e = encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge, exact: exact,
+		pending: e.pending[:0], scratch: e.scratch[:0], lastIDs: e.lastIDs[:0]}
 	for len(text) > 0 {
 		i, id := nextSpecial(text)
 		if i < 0 {
@@ -101,6 +109,39 @@ func (t *Tokenizer) runExact(text string, s *sink, window, huge, exact int) {
 		}
 		text = text[i+len(specialTokens[id-EndOfText]):]
 	}
+}
+
+// counter is the memory of one count (CountLimit), reused from a pool: its sink and
+// encoder, whose buffers are kept when within counterKeep bytes each.
+type counter struct {
+	s sink
+	e encoder
+}
+
+const counterKeep = 64 << 10
+
+var counters = sync.Pool{New: func() any { return new(counter) }}
+
+// release clears c of its text and puts it back in the pool.
+func (c *counter) release() {
+	e := &c.e
+	*e = encoder{pending: keepBytes(e.pending), scratch: keepIDs(e.scratch), lastIDs: keepIDs(e.lastIDs)}
+	c.s = sink{}
+	counters.Put(c)
+}
+
+func keepBytes(b []byte) []byte {
+	if cap(b) > counterKeep {
+		return nil
+	}
+	return b[:0]
+}
+
+func keepIDs(ids []int) []int {
+	if cap(ids)*8 > counterKeep {
+		return nil
+	}
+	return ids[:0]
 }
 
 // nextSpecial returns the offset and id of the leftmost special token in s, or -1.

@@ -38,13 +38,16 @@ func (t *Tokenizer) CountLimit(text string, limit int) (n int, over bool) {
 	if n, ok := t.cache.get(text); ok {
 		return n, n > limit
 	}
-	s := sink{limit: limit}
-	t.run(text, &s)
-	if s.n <= limit {
-		t.cache.put(text, s.n)
-		return s.n, false
+	c := counters.Get().(*counter)
+	c.s = sink{limit: limit}
+	t.runIn(&c.e, text, &c.s, nfcWindow, hugePiece, exactPiece)
+	n = c.s.n
+	c.release()
+	if n <= limit {
+		t.cache.put(text, n)
+		return n, false
 	}
-	return s.n, true
+	return n, true
 }
 
 // TokenBytes returns a copy of the raw bytes of token id (ordinary or special), or
