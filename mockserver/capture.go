@@ -1,6 +1,9 @@
 package mockserver
 
-import "net/http"
+import (
+	"net/http"
+	"unsafe"
+)
 
 // captureWriter passes a response through and keeps its first limit bytes for the journal
 // (RequestRecord.Response), so that the journal bound stays size × 2 × body bytes.
@@ -30,10 +33,17 @@ func (cw *captureWriter) Flush() {
 
 func (cw *captureWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
-// body is what was kept, cut at a character boundary, and whether some was left out.
+// body is what was kept, cut at a character boundary, and whether some was left out. The
+// buffer is the writer's own and is written no more, so the string is made of it without a
+// copy when it holds little spare room (as many bytes as a copy would take, within the
+// allocator's rounding); otherwise it is copied, so that the journal keeps only what it counts.
 func (cw *captureWriter) body() (string, bool) {
+	b := cw.buf
 	if cw.truncated {
-		return string(cw.buf[:completeUTF8Prefix(cw.buf)]), true
+		b = b[:completeUTF8Prefix(b)]
 	}
-	return string(cw.buf), false
+	if cap(cw.buf) <= len(b)+len(b)/8+16 {
+		return unsafe.String(unsafe.SliceData(b), len(b)), cw.truncated
+	}
+	return string(b), cw.truncated
 }

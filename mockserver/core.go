@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // call is one chat request on its way through the core, shared by every wire shape:
@@ -30,6 +31,12 @@ type call struct {
 	faultErr  *Error          // the error it answers with; nil for stream_drop
 	admission *admission      // the rate limiter's answer, once asked; its headers go out with the answer
 	stats     callStats       // what the metrics need to know of the answer
+
+	// st is the request's pooled memory (chatstate.go) while serveChat runs it, nil for a
+	// call made elsewhere. With pooled the result and the generated text live in it too:
+	// the compatible shape's non-stream answer keeps nothing of them once written.
+	st     *chatState
+	pooled bool
 }
 
 // choiceResult is one choice of the reply after truncation. Reasoning comes first, then
@@ -72,12 +79,17 @@ func (r *result) fixtureName() string {
 }
 
 func (s *Server) newCall(r *http.Request) *call {
-	return &call{
-		id:      s.cfg.newRequestID(),
-		start:   time.Now(),
-		created: s.clock.Now().Unix(),
-		ctx:     r.Context(),
-	}
+	c := new(call)
+	s.initCall(c, r)
+	return c
+}
+
+// initCall starts call c of request r, a zero call.
+func (s *Server) initCall(c *call, r *http.Request) {
+	c.id = s.cfg.newRequestID()
+	c.start = time.Now()
+	c.created = s.clock.Now().Unix()
+	c.ctx = r.Context()
 }
 
 // authenticate checks "Authorization: Bearer <key>".
@@ -159,7 +171,13 @@ func (s *Server) prepare(c *call, req *chatRequest, shape wireShape) *Error {
 		return e
 	}
 
-	n, over := s.countPrompt(req, m.MaxInputTokens)
+	var n int
+	var over bool
+	if c.st != nil {
+		n, over = s.countPromptIn(&c.st.block, req, m.MaxInputTokens)
+	} else {
+		n, over = s.countPrompt(req, m.MaxInputTokens)
+	}
 	if over {
 		return errContextLength(m.MaxInputTokens)
 	}
@@ -240,66 +258,91 @@ func checkRanges(req *chatRequest, maxOutput int) *Error {
 // Qwen's chat template renders them (promptBlocks). Counting stops once the total passes
 // limit, so an oversized body costs no more than the limit's worth of work.
 func (s *Server) countPrompt(req *chatRequest, limit int) (int, bool) {
-	total := 0
-	for _, block := range promptBlocks(req.Messages, req.Tools) {
-		n, over := s.tok.CountLimit(block, max(0, limit-total))
+	var buf []byte
+	return s.countPromptIn(&buf, req, limit)
+}
+
+// countPromptIn is countPrompt rendering each block in *buf, which it may grow.
+func (s *Server) countPromptIn(buf *[]byte, req *chatRequest, limit int) (total int, over bool) {
+	*buf = appendPromptBlocks((*buf)[:0], req.Messages, req.Tools, func(block []byte) bool {
+		// The tokenizer keeps nothing of the text it is given (its cache copies).
+		n, o := s.tok.CountLimit(unsafe.String(unsafe.SliceData(block), len(block)), max(0, limit-total))
 		total += n
-		if over || total > limit {
-			return total, true
-		}
-	}
-	return total, false
+		over = o || total > limit
+		return !over
+	})
+	return total, over
 }
 
 // promptBlocks renders the prompt in pieces that each start and end at a special token, so
 // that their counts add up to the count of the whole rendering.
 func promptBlocks(msgs []chatMessage, tools []toolDef) []string {
 	blocks := make([]string, 0, len(msgs)+1)
+	appendPromptBlocks(nil, msgs, tools, func(block []byte) bool {
+		blocks = append(blocks, string(block))
+		return true
+	})
+	return blocks
+}
+
+// appendPromptBlocks renders the blocks of promptBlocks one at a time into buf (from its
+// start) and calls each with it, until each returns false; it returns buf for reuse.
+func appendPromptBlocks(buf []byte, msgs []chatMessage, tools []toolDef, each func(block []byte) bool) []byte {
 	start := 0
 	if len(tools) > 0 {
 		system, has := "", false
 		if len(msgs) > 0 && msgs[0].Role == "system" {
 			system, has, start = msgs[0].Content, true, 1
 		}
-		blocks = append(blocks, toolsSystemBlock(system, has, tools))
+		buf = append(buf[:0], toolsSystemBlock(system, has, tools)...)
+		if !each(buf) {
+			return buf
+		}
 	}
 	last := len(msgs) - 1
 	partial := last >= 0 && msgs[last].Partial
 	for i := start; i <= last; i++ {
-		m := msgs[i]
+		m := &msgs[i]
+		buf = buf[:0]
 		switch m.Role {
 		case "tool":
-			var sb strings.Builder
 			if i == start || msgs[i-1].Role != "tool" {
-				sb.WriteString("<|im_start|>user")
+				buf = append(buf, "<|im_start|>user"...)
 			}
-			sb.WriteString("\n<tool_response>\n")
-			sb.WriteString(m.Content)
-			sb.WriteString("\n</tool_response>")
+			buf = append(buf, "\n<tool_response>\n"...)
+			buf = append(buf, m.Content...)
+			buf = append(buf, "\n</tool_response>"...)
 			if i == last || msgs[i+1].Role != "tool" {
-				sb.WriteString("<|im_end|>\n")
+				buf = append(buf, "<|im_end|>\n"...)
 			}
-			blocks = append(blocks, sb.String())
 		case "assistant":
-			text := "<|im_start|>assistant\n" + m.Content
+			buf = append(buf, "<|im_start|>assistant\n"...)
+			buf = append(buf, m.Content...)
 			if len(m.ToolCalls) > 0 {
 				if m.Content != "" {
-					text += "\n"
+					buf = append(buf, '\n')
 				}
-				text += renderToolCalls(m.ToolCalls)
+				buf = append(buf, renderToolCalls(m.ToolCalls)...)
 			}
 			if !(partial && i == last) {
-				text += "<|im_end|>\n"
+				buf = append(buf, "<|im_end|>\n"...)
 			}
-			blocks = append(blocks, text)
 		default:
-			blocks = append(blocks, "<|im_start|>"+m.Role+"\n"+m.Content+"<|im_end|>\n")
+			buf = append(buf, "<|im_start|>"...)
+			buf = append(buf, m.Role...)
+			buf = append(buf, '\n')
+			buf = append(buf, m.Content...)
+			buf = append(buf, "<|im_end|>\n"...)
+		}
+		if !each(buf) {
+			return buf
 		}
 	}
 	if !partial {
-		blocks = append(blocks, "<|im_start|>assistant\n")
+		buf = append(buf[:0], "<|im_start|>assistant\n"...)
+		each(buf)
 	}
-	return blocks
+	return buf
 }
 
 func (s *Server) appendTokens(dst []byte, ids []int) []byte {

@@ -3,6 +3,7 @@ package mockserver
 import (
 	"encoding/json"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // fastCompatRequest decodes the most common compatible request, a body that holds only
@@ -12,7 +13,52 @@ import (
 // caller then decodes with encoding/json, which gives every error its message: the fast path
 // only accepts what the strict decoder accepts, and fills the wire struct as it would.
 func fastCompatRequest(body []byte, w *compatRequestWire) bool {
-	d := fastDecoder{b: body}
+	var f fastCompat
+	if !f.parse(body, false) {
+		return false
+	}
+	if f.hasModel {
+		w.Model = &f.model
+	}
+	if f.hasMessages {
+		w.Messages = make([]messageWire, len(f.msgs))
+		for i, m := range f.msgs {
+			w.Messages[i] = messageWire{Role: m.Role, Content: messageContent{text: m.Content}}
+		}
+	}
+	if f.hasStream {
+		w.Stream = &f.stream
+	}
+	if f.hasStreamOptions {
+		w.StreamOptions = &struct {
+			IncludeUsage *bool `json:"include_usage"`
+		}{}
+		if f.hasIncludeUsage {
+			w.StreamOptions.IncludeUsage = &f.includeUsage
+		}
+	}
+	return true
+}
+
+// fastCompat is what fastCompatRequest finds in a body. A message's role and content are
+// all it can hold of it (as a chatMessage, what decodeMessages makes of such a message).
+type fastCompat struct {
+	model            string
+	hasModel         bool
+	msgs             []chatMessage
+	hasMessages      bool
+	stream           bool
+	hasStream        bool
+	hasStreamOptions bool
+	includeUsage     bool
+	hasIncludeUsage  bool
+}
+
+// parse decodes body into f, appending the messages to f.msgs (which may hold a reused
+// array), and reports whether it is a body the fast path takes. With alias, strings without
+// escapes point into body instead of being copied.
+func (f *fastCompat) parse(body []byte, alias bool) bool {
+	d := fastDecoder{b: body, alias: alias}
 	if !d.byte('{') {
 		return false
 	}
@@ -30,34 +76,28 @@ func fastCompatRequest(body []byte, w *compatRequestWire) bool {
 		switch string(key) {
 		case "model":
 			bit = 1
-			s, ok := d.str()
-			if !ok {
+			if f.model, ok = d.str(); !ok {
 				return false
 			}
-			w.Model = &s
+			f.hasModel = true
 		case "messages":
 			bit = 2
-			msgs, ok := d.messages()
-			if !ok {
+			if f.msgs, ok = d.messages(f.msgs[:0]); !ok {
 				return false
 			}
-			w.Messages = msgs
+			f.hasMessages = true
 		case "stream":
 			bit = 4
-			v, ok := d.boolean()
-			if !ok {
+			if f.stream, ok = d.boolean(); !ok {
 				return false
 			}
-			w.Stream = &v
+			f.hasStream = true
 		case "stream_options":
 			bit = 8
-			v, ok := d.streamOptions()
-			if !ok {
+			if f.includeUsage, f.hasIncludeUsage, ok = d.streamOptions(); !ok {
 				return false
 			}
-			w.StreamOptions = &struct {
-				IncludeUsage *bool `json:"include_usage"`
-			}{IncludeUsage: v}
+			f.hasStreamOptions = true
 		default:
 			return false
 		}
@@ -79,8 +119,9 @@ func fastCompatRequest(body []byte, w *compatRequestWire) bool {
 
 // fastDecoder is a cursor over a JSON body for fastCompatRequest.
 type fastDecoder struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	alias bool // strings without escapes point into b
 }
 
 func (d *fastDecoder) ws() {
@@ -139,6 +180,9 @@ func (d *fastDecoder) str() (string, bool) {
 			d.i++
 			raw := d.b[start : d.i-1]
 			if plain && utf8.Valid(raw) {
+				if d.alias {
+					return unsafe.String(unsafe.SliceData(raw), len(raw)), true
+				}
 				return string(raw), true
 			}
 			var s string
@@ -176,32 +220,32 @@ func (d *fastDecoder) boolean() (bool, bool) {
 	return false, false
 }
 
-// streamOptions decodes {"include_usage": bool} or {}.
-func (d *fastDecoder) streamOptions() (*bool, bool) {
+// streamOptions decodes {"include_usage": bool} or {}: the value, whether it was given, and
+// whether the object is one the fast path takes.
+func (d *fastDecoder) streamOptions() (v, given, ok bool) {
 	if !d.byte('{') {
-		return nil, false
+		return false, false, false
 	}
 	if d.byte('}') {
-		return nil, true
+		return false, false, true
 	}
 	key, ok := d.rawString()
 	if !ok || string(key) != "include_usage" || !d.byte(':') {
-		return nil, false
+		return false, false, false
 	}
-	v, ok := d.boolean()
+	v, ok = d.boolean()
 	if !ok || !d.byte('}') {
-		return nil, false
+		return false, false, false
 	}
-	return &v, true
+	return v, true, true
 }
 
 // messages decodes an array of {"role": string, "content": string} objects (either key
-// optional, each at most once).
-func (d *fastDecoder) messages() ([]messageWire, bool) {
+// optional, each at most once), appending them to msgs.
+func (d *fastDecoder) messages(msgs []chatMessage) ([]chatMessage, bool) {
 	if !d.byte('[') {
 		return nil, false
 	}
-	msgs := make([]messageWire, 0, 4)
 	if d.byte(']') {
 		return msgs, true
 	}
@@ -209,7 +253,7 @@ func (d *fastDecoder) messages() ([]messageWire, bool) {
 		if !d.byte('{') {
 			return nil, false
 		}
-		var m messageWire
+		var m chatMessage
 		if !d.byte('}') {
 			var seen uint8
 			for {
@@ -224,7 +268,7 @@ func (d *fastDecoder) messages() ([]messageWire, bool) {
 					m.Role, ok = d.role()
 				case "content":
 					bit = 2
-					m.Content.text, ok = d.str()
+					m.Content, ok = d.str()
 				default:
 					return nil, false
 				}

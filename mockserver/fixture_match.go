@@ -118,11 +118,35 @@ func (s *fixtureSet) find(req *chatRequest, v matchView) (*Fixture, *Error) {
 		return fx, nil
 	}
 	for _, fx := range s.list {
-		if r, _ := fx.misses(v); len(r) == 0 {
+		if fx.matches(v) {
 			return fx, nil
 		}
 	}
 	return nil, nil
+}
+
+// matches reports whether fx matches v: whether misses would list no reason, without
+// writing the reasons.
+func (fx *Fixture) matches(v matchView) bool {
+	m := fx.Match
+	if m.Model != "" {
+		if ok, _ := path.Match(m.Model, v.model); !ok {
+			return false
+		}
+	}
+	if m.Contains != "" && !strings.Contains(strings.ToLower(v.lastUser), strings.ToLower(m.Contains)) {
+		return false
+	}
+	if fx.re != nil && !fx.re.MatchString(v.lastUser) {
+		return false
+	}
+	if m.Tools != nil && *m.Tools != v.tools {
+		return false
+	}
+	if m.ToolResult != nil && *m.ToolResult != v.toolResult {
+		return false
+	}
+	return true
 }
 
 // nearMisses explains, for the strict fallback, which fixtures came closest and why each

@@ -1,7 +1,6 @@
 package mockserver
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"math/rand/v2"
 	"slices"
@@ -27,30 +26,42 @@ import (
 // the server's seed; gofakeit's package-level functions, which share global state, are never
 // used.
 func generateProse(f *gofakeit.Faker) string {
-	text, _ := paragraphs(f, 1+weighted(f, 5, 4, 2), nil) // 1, 2 or 3 paragraphs
+	text, _ := paragraphs(f, 1+weighted(f, 5, 4, 2), nil, nil) // 1, 2 or 3 paragraphs
 	return text
 }
 
 // generateReasoning writes the reasoning of a thinking-mode reply: one or two paragraphs.
 func generateReasoning(f *gofakeit.Faker) string {
-	text, _ := paragraphs(f, 1+weighted(f, 3, 2), nil)
+	text, _ := paragraphs(f, 1+weighted(f, 3, 2), nil, nil)
 	return text
 }
 
 // generateProseTokens is generateProse with the reply's token ids, assembled from the
 // sentences' precomputed ids instead of tokenizing the reply (see sentenceTokens).
 func generateProseTokens(f *gofakeit.Faker, tok *tokenizer.Tokenizer) (string, []int) {
-	return paragraphs(f, 1+weighted(f, 5, 4, 2), tok)
+	return generateProseInto(f, tok, nil)
+}
+
+// generateProseInto is generateProseTokens with the text and ids in sc's buffers (nil: new
+// ones).
+func generateProseInto(f *gofakeit.Faker, tok *tokenizer.Tokenizer, sc *replyScratch) (string, []int) {
+	return paragraphs(f, 1+weighted(f, 5, 4, 2), tok, sc)
 }
 
 // generateReasoningTokens is generateReasoning with its token ids.
 func generateReasoningTokens(f *gofakeit.Faker, tok *tokenizer.Tokenizer) (string, []int) {
-	return paragraphs(f, 1+weighted(f, 3, 2), tok)
+	return generateReasoningInto(f, tok, nil)
+}
+
+// generateReasoningInto is generateReasoningTokens with the text and ids in sc's buffers.
+func generateReasoningInto(f *gofakeit.Faker, tok *tokenizer.Tokenizer, sc *replyScratch) (string, []int) {
+	return paragraphs(f, 1+weighted(f, 3, 2), tok, sc)
 }
 
 // paragraphs writes n paragraphs from the sentence pool and, when tok is given, their token
-// ids. It draws from f the same way either way, so the text does not depend on tok.
-func paragraphs(f *gofakeit.Faker, n int, tok *tokenizer.Tokenizer) (string, []int) {
+// ids. It draws from f the same way either way, so the text does not depend on tok. With sc
+// the text and ids are carved from sc's buffers instead of allocated.
+func paragraphs(f *gofakeit.Faker, n int, tok *tokenizer.Tokenizer, sc *replyScratch) (string, []int) {
 	pool := sentencePool()
 	var picks [3 * 5]uint16 // sentence indices; at most 3 paragraphs of 5 sentences
 	var ends [3]int         // the number of picks at the end of each paragraph
@@ -67,7 +78,12 @@ func paragraphs(f *gofakeit.Faker, n int, tok *tokenizer.Tokenizer) (string, []i
 	for _, i := range picks[:k] {
 		size += len(pool[i]) + 2
 	}
-	buf := make([]byte, 0, size)
+	var buf []byte
+	if sc != nil {
+		buf = sc.carveText(size)
+	} else {
+		buf = make([]byte, 0, size)
+	}
 	var units [3 * 5][]int
 	total := 0
 	j := 0
@@ -94,7 +110,12 @@ func paragraphs(f *gofakeit.Faker, n int, tok *tokenizer.Tokenizer) (string, []i
 	if tok == nil || !poolTokenizable() {
 		return text, nil
 	}
-	ids := make([]int, 0, total)
+	var ids []int
+	if sc != nil {
+		ids = sc.carveIDs(total)
+	} else {
+		ids = make([]int, 0, total)
+	}
 	for _, u := range units[:k] {
 		ids = append(ids, u...)
 	}
@@ -176,32 +197,36 @@ func generateJSONObject(f *gofakeit.Faker) string {
 
 // replySource derives the random source of one reply from the server seed and the request.
 func (s *Server) replySource(c *call, choice int) rand.Source {
-	h := sha256.New()
-	var buf [8]byte
-	put := func(v uint64) {
-		binary.LittleEndian.PutUint64(buf[:], v)
-		h.Write(buf[:])
-	}
+	var f hashFeed
+	a, b := s.replySeed(&f, c, choice)
+	return rand.NewPCG(a, b)
+}
+
+// replySeed is the seed of replySource: the first 16 bytes of a SHA-256 of the server seed,
+// the model, the conversation, the request's seed parameter and the choice index, written
+// through f.
+func (s *Server) replySeed(f *hashFeed, c *call, choice int) (uint64, uint64) {
+	f.reset()
 	str := func(v string) {
-		put(uint64(len(v)))
-		h.Write([]byte(v))
+		f.uint64(uint64(len(v)))
+		f.string(v)
 	}
-	put(s.cfg.seed)
+	f.uint64(s.cfg.seed)
 	str(c.modelID)
-	put(uint64(len(c.req.Messages)))
+	f.uint64(uint64(len(c.req.Messages)))
 	for _, m := range c.req.Messages {
 		str(m.Role)
 		str(m.Content)
 	}
 	if c.req.Seed.set {
-		put(1)
-		put(uint64(int64(c.req.Seed.v)))
+		f.uint64(1)
+		f.uint64(uint64(int64(c.req.Seed.v)))
 	} else {
-		put(0)
+		f.uint64(0)
 	}
-	put(uint64(choice))
-	sum := h.Sum(nil)
-	return rand.NewPCG(binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16]))
+	f.uint64(uint64(choice))
+	sum := f.digest()
+	return binary.LittleEndian.Uint64(sum[0:8]), binary.LittleEndian.Uint64(sum[8:16])
 }
 
 // weighted picks index i with probability weights[i] / Σ weights.

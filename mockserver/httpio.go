@@ -1,9 +1,12 @@
 package mockserver
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -15,35 +18,74 @@ import (
 
 // readBody reads the request body up to the configured limit; larger bodies are a 413.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, func(), *Error) {
+	body, reserved, e := s.readBodyReserved(w, r)
+	if reserved == 0 {
+		return body, noRelease, e
+	}
+	return body, func() { s.bodies.release(reserved) }, e
+}
+
+// readBodyReserved is readBody returning the bytes reserved in the body budget, for the caller
+// to release, instead of a function that does. A body of declared length is read into a slice
+// of exactly that length, which the journal keeps as is (journalBody).
+func (s *Server) readBodyReserved(w http.ResponseWriter, r *http.Request) ([]byte, int64, *Error) {
 	if r.ContentLength > s.cfg.maxBodyBytes {
-		return nil, noRelease, errorOf("too_large")
+		return nil, 0, errorOf("too_large")
 	}
 	// A declared length is reserved before a byte is read, so a burst of large bodies is
 	// refused without allocating them; a chunked body is reserved once read.
 	reserved := int64(0)
 	if r.ContentLength > 0 {
 		if !s.bodies.acquire(r.ContentLength) {
-			return nil, noRelease, errBodiesBusy(s.bodies.max)
+			return nil, 0, errBodiesBusy(s.bodies.max)
 		}
 		reserved = r.ContentLength
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.maxBodyBytes))
+	body, err := s.readAll(w, r)
 	if err != nil {
 		s.bodies.release(reserved)
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, noRelease, errorOf("too_large")
+			return nil, 0, errorOf("too_large")
 		}
-		return nil, noRelease, errBadRequest("The request body could not be read: " + err.Error() + ".")
+		return nil, 0, errBadRequest("The request body could not be read: " + err.Error() + ".")
 	}
 	if n := int64(len(body)); n != reserved {
 		s.bodies.release(reserved)
 		if !s.bodies.acquire(n) {
-			return nil, noRelease, errBodiesBusy(s.bodies.max)
+			return nil, 0, errBodiesBusy(s.bodies.max)
 		}
 		reserved = n
 	}
-	return body, func() { s.bodies.release(reserved) }, nil
+	return body, reserved, nil
+}
+
+// readAll reads r's body as io.ReadAll(http.MaxBytesReader(w, r.Body, max body bytes)) does,
+// with the same result and errors. A body of declared length (at most the maximum, which
+// readBodyReserved checked) is read into a slice of that length plus one byte, through which a
+// last read makes sure the body ends there; a longer one goes on as ReadAll would.
+func (s *Server) readAll(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	n := r.ContentLength
+	if n < 0 || r.Body == nil {
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.maxBodyBytes))
+	}
+	body := make([]byte, n, n+1)
+	got := 0
+	for {
+		k, err := r.Body.Read(body[got:cap(body)])
+		got += k
+		if err == io.EOF {
+			return body[:got], nil
+		}
+		if err != nil {
+			return body[:got], err
+		}
+		if got == cap(body) {
+			break // more than declared
+		}
+	}
+	rest, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.maxBodyBytes-int64(got)))
+	return append(body[:got], rest...), err
 }
 
 func noRelease() {}
@@ -87,6 +129,28 @@ func (b *bodyBudget) held() int64 {
 // errBodiesBusy is the 503 of a request whose body would pass the in-flight body budget.
 func errBodiesBusy(max int64) *Error {
 	return errMock("server_busy", fmt.Sprintf("Too many large requests at once: requests in flight may hold at most %d bytes of request bodies; try again shortly.", max))
+}
+
+// newUUID returns a random (version 4) UUID in its canonical form, as uuid.NewString does,
+// in one allocation. Its randomness is the runtime's (math/rand/v2, seeded by the operating
+// system): a request id must be unique, not secret.
+func newUUID() string {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // variant 10 (RFC 9562)
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
 }
 
 // setResponseHeaders sets the headers every real response carries

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 )
 
 // RequestRecord is one request as the journal keeps it: what came in, what went out, and
@@ -64,15 +65,32 @@ var redactedHeaders = map[string]bool{"Authorization": true, "X-Api-Key": true, 
 
 // journalHeaders copies a request's headers for the journal: several values of one header
 // joined by ", ", credentials redacted ("Bearer sk-…1234"), in sorted order until
-// journalHeaderBytes are used.
-func journalHeaders(h http.Header) (map[string]string, bool) {
+// journalHeaderBytes are used. key is the request's bearer key and names its names (namesOf),
+// which give the redacted Authorization header without hashing the key again.
+func journalHeaders(h http.Header, key string, names *keyNames) (map[string]string, bool) {
+	// The usual request has a few short headers that all fit: then the order does not
+	// matter, and they are copied without sorting their names.
+	type header struct{ name, value string }
+	var few [16]header
+	if len(h) <= len(few) {
+		headers, used := few[:0], 0
+		for name, vs := range h {
+			v := journalHeaderValue(name, vs, key, names)
+			headers = append(headers, header{name, v})
+			used += len(name) + len(v)
+		}
+		if used <= journalHeaderBytes {
+			out := make(map[string]string, len(headers))
+			for _, hd := range headers {
+				out[hd.name] = hd.value
+			}
+			return out, false
+		}
+	}
 	out := make(map[string]string, len(h))
 	used, truncated := 0, false
 	for _, name := range slices.Sorted(maps.Keys(h)) {
-		v := strings.Join(h[name], ", ")
-		if redactedHeaders[name] {
-			v = redactCredential(v)
-		}
+		v := journalHeaderValue(name, h[name], key, names)
 		if used+len(name)+len(v) > journalHeaderBytes {
 			truncated = true
 			continue
@@ -81,6 +99,21 @@ func journalHeaders(h http.Header) (map[string]string, bool) {
 		out[name] = v
 	}
 	return out, truncated
+}
+
+// journalHeaderValue is the journal's value of header name: its values joined by ", ",
+// redacted if it is a credential.
+func journalHeaderValue(name string, vs []string, key string, names *keyNames) string {
+	v := strings.Join(vs, ", ")
+	if !redactedHeaders[name] {
+		return v
+	}
+	if names != nil && name == "Authorization" {
+		if scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok && scheme == "Bearer" && strings.TrimSpace(cred) == key {
+			return names.bearer // redactCredential(v), remembered
+		}
+	}
+	return redactCredential(v)
 }
 
 // redactCredential keeps an auth scheme and the redacted key: "Bearer sk-…1234".
@@ -260,6 +293,17 @@ func matchAll(r RequestRecord, filters []RequestFilter) bool {
 		}
 	}
 	return true
+}
+
+// journalBody is what the journal keeps of a request body: the body itself when it has at
+// most n bytes and its slice no spare room to speak of (readAll makes it so for a body of
+// declared length), since a body is the request's own and never changes after it is read;
+// otherwise a copy (capBody), so that the journal never holds more than it counts.
+func journalBody(body []byte, n int) (string, bool) {
+	if len(body) <= n && cap(body) <= len(body)+1 {
+		return unsafe.String(unsafe.SliceData(body), len(body)), false
+	}
+	return capBody(body, n)
 }
 
 // capBody keeps at most n bytes of a body, cut at a character boundary.

@@ -4,8 +4,10 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
 )
@@ -38,6 +40,41 @@ func keyLabel(key string) string {
 
 // redactKey is the label of a key (keyLabel).
 func redactKey(key string) string { return keyLabel(key) }
+
+// keyNames are the names of one key that each request uses: its label (keyLabel), its
+// rate-limit account and its redacted Authorization header. namesOf remembers them for the
+// last keys seen, so that a request does not hash its key with SHA-256 several times.
+type keyNames struct {
+	h1, h2 uint64 // two independent seeded hashes of the key, which stand for it
+	label  string // keyLabel(key)
+	scope  string // "key:" + label, the account of a key that belongs to no named account
+	bearer string // "Bearer " + label, the journal's Authorization header
+}
+
+// keyNameSlots is the size of the key-name table: a direct-mapped table of that many
+// entries of about 150 bytes, so at most about 150 KiB. Keys are not kept, only the two
+// 64-bit hashes that identify an entry (with random seeds, two keys share both with
+// probability 2⁻¹²⁸, and a client cannot aim at it).
+const keyNameSlots = 1024
+
+var (
+	keyNameTable [keyNameSlots]atomic.Pointer[keyNames]
+	keyNameSeed1 = maphash.MakeSeed()
+	keyNameSeed2 = maphash.MakeSeed()
+)
+
+// namesOf returns the names of key, from the table or made and remembered.
+func namesOf(key string) *keyNames {
+	h1, h2 := maphash.String(keyNameSeed1, key), maphash.String(keyNameSeed2, key)
+	slot := &keyNameTable[h1%keyNameSlots]
+	if n := slot.Load(); n != nil && n.h1 == h1 && n.h2 == h2 {
+		return n
+	}
+	label := keyLabel(key)
+	n := &keyNames{h1: h1, h2: h2, label: label, scope: "key:" + label, bearer: "Bearer " + label}
+	slot.Store(n)
+	return n
+}
 
 // MaxScopes bounds the rate-limit scopes (account × model) the server keeps. Past it the
 // least recently used scope is dropped with its window and premature-retry record: its next

@@ -42,12 +42,18 @@ type rateLimiter struct {
 // scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
 // belongs to a named account) and the model as the client named it.
 func (rl *rateLimiter) scopeOf(apiKey, model string) ratelimit.Key {
+	return rl.scopeOfNames(apiKey, namesOf(apiKey), model)
+}
+
+// scopeOfNames is scopeOf with the key's names already known.
+func (rl *rateLimiter) scopeOfNames(apiKey string, names *keyNames, model string) ratelimit.Key {
 	rl.mu.Lock()
-	defer rl.mu.Unlock()
-	if acct, ok := rl.accountOf[apiKey]; ok {
+	acct, ok := rl.accountOf[apiKey]
+	rl.mu.Unlock()
+	if ok {
 		return ratelimit.Key{Account: "account:" + acct, Model: model}
 	}
-	return ratelimit.Key{Account: "key:" + keyLabel(apiKey), Model: model}
+	return ratelimit.Key{Account: names.scope, Model: model}
 }
 
 // admission is the limiter's answer to a call. The pipeline keeps it on the call; the wire
@@ -78,13 +84,15 @@ type admission struct {
 // record says so. A shared store that cannot be reached refuses with a 503 (or, failing
 // open, lets the call through unchecked). admit writes nothing: the answer goes back to the
 // pipeline.
-func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
+//
+// The key's names (namesOf) are given, and the answer goes into adm.
+func (s *Server) admitInto(c *call, apiKey string, names *keyNames, adm *admission) *Error {
 	rl := s.rates
-	key := rl.scopeOf(apiKey, c.modelID)
+	key := rl.scopeOfNames(apiKey, names, c.modelID)
 	rl.useScope(key)
 	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
-	adm := &admission{key: key, limits: lim, at: now}
+	*adm = admission{key: key, limits: lim, at: now}
 
 	rl.mu.Lock()
 	if nb, ok := rl.notBefore[key]; ok {
@@ -105,12 +113,12 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 		Key: key, Limits: ratelimit.Limits{RPM: lim.RPM, TPM: lim.TPM}, Estimate: estimate, State: rl.headers,
 	})
 	if err != nil {
-		return adm, errStoreUnavailable() // the store logs when it goes and comes back
+		return errStoreUnavailable() // the store logs when it goes and comes back
 	}
 	s.clock.follow(a.Offset)
 	if a.Unchecked {
 		adm.admitted = true
-		return adm, nil
+		return nil
 	}
 	ticket, denial := a.Ticket, a.Denial
 	if denial != nil {
@@ -130,23 +138,29 @@ func (s *Server) admit(c *call, apiKey string) (*admission, *Error) {
 		adm.never = denial.RetryAfter == ratelimit.Never
 		switch denial.Kind {
 		case ratelimit.Tokens:
-			return adm, errorOf("rate_limit_tokens")
+			return errorOf("rate_limit_tokens")
 		case ratelimit.Burst:
-			return adm, errorOf("burst")
+			return errorOf("burst")
 		default:
-			return adm, errorOf("rate_limit_requests")
+			return errorOf("rate_limit_requests")
 		}
 	}
 	adm.ticket, adm.admitted = ticket, true
-	return adm, nil
+	return nil
 }
 
 // settle records the tokens a call really used: prompt plus what was produced (for a
 // stream, what was sent before it ended or the client went away).
 func (s *Server) settle(adm *admission, tokens int) {
 	if adm.admitted {
-		ctx, cancel := storeContext()
-		defer cancel()
+		// The in-process limiter never waits: only a shared store's call needs a deadline
+		// (and a timer to enforce it).
+		ctx := context.Background()
+		if _, local := s.rates.backend.(*ratelimit.Local); !local {
+			var cancel context.CancelFunc
+			ctx, cancel = storeContext()
+			defer cancel()
+		}
 		// If the store cannot be reached the reservation keeps its estimate until it
 		// leaves the window: it errs towards charging too much, never admitting too much.
 		_, _ = s.rates.backend.Settle(ctx, adm.ticket, tokens)

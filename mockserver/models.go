@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Model describes one model of the catalogue (https://www.alibabacloud.com/help/en/model-studio/models): its limits, thinking support,
@@ -175,4 +176,13 @@ func newCatalogue(models []Model, o tokenOverrides) *catalogue {
 func (c *catalogue) lookup(id string) (*Model, bool) {
 	m, ok := c.byID[id]
 	return m, ok
+}
+
+// intern returns name as a string of its own: the catalogue's id when name is one (no copy),
+// else a copy, so that a name decoded in place does not keep its request body.
+func (c *catalogue) intern(name string) string {
+	if m, ok := c.byID[name]; ok {
+		return m.ID
+	}
+	return strings.Clone(name)
 }

@@ -36,31 +36,38 @@ type wireShape interface {
 // only a stream frame can fail. A stream_drop fault ends the connection without a proper end
 // of stream, once the request is in the journal.
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireShape) {
-	c := s.newCall(r)
-	rec := RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
-	cw := &captureWriter{ResponseWriter: w, limit: s.cfg.journalBodyBytes}
-	drop := s.runChat(cw, r, shape, c, &rec)
-	rec.Response, rec.ResponseTruncated = cw.body()
+	st := getChatState()
+	c, rec := &st.c, &st.rec
+	s.initCall(c, r)
+	c.st = st
+	*rec = RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
+	st.cw = captureWriter{ResponseWriter: w, limit: s.cfg.journalBodyBytes}
+	drop := s.runChat(&st.cw, r, shape, st)
+	rec.Response, rec.ResponseTruncated = st.cw.body()
 	elapsed := time.Since(c.start)
 	rec.DurationMs = float64(elapsed.Microseconds()) / 1000
-	rec.Seq = s.journal.add(rec)
+	rec.Seq = s.journal.add(*rec)
 	if s.cfg.onRequest != nil {
-		s.cfg.onRequest(rec)
+		s.cfg.onRequest(*rec)
 	}
-	s.metrics.request(c, &rec, elapsed)
+	s.metrics.request(c, rec, elapsed)
+	st.release()
 	if drop {
 		panic(http.ErrAbortHandler)
 	}
 }
 
-// runChat is the pipeline of serveChat up to the journal entry, which it fills in. It
-// reports whether the connection is to be dropped.
-func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape, c *call, rec *RequestRecord) (drop bool) {
+// runChat is the pipeline of serveChat up to the journal entry, which it fills in (st.rec).
+// It reports whether the connection is to be dropped.
+func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape, st *chatState) (drop bool) {
+	c, rec := &st.c, &st.rec
 	key := bearerKey(r.Header.Get("Authorization"))
+	var names *keyNames
 	if key != "" {
-		rec.Key = redactKey(key)
+		names = namesOf(key)
+		rec.Key = names.label
 	}
-	rec.Headers, rec.HeadersTruncated = journalHeaders(r.Header)
+	rec.Headers, rec.HeadersTruncated = journalHeaders(r.Header, key, names)
 	fail := func(e *Error, stream bool) {
 		rec.Status, rec.ErrorCode = e.Status, journalCode(e)
 		shape.writeError(w, r, e, c, stream)
@@ -72,18 +79,26 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		fail(e, shape.streamRequested(r, peekBody(r)))
 		return false
 	}
-	body, release, e := s.readBody(w, r)
-	defer release()
-	rec.Body, rec.BodyTruncated = capBody(body, s.cfg.journalBodyBytes)
+	body, reserved, e := s.readBodyReserved(w, r)
+	defer s.bodies.release(reserved)
+	rec.Body, rec.BodyTruncated = journalBody(body, s.cfg.journalBodyBytes)
 	if e != nil {
 		fail(e, false)
 		return false
 	}
-	req, e := shape.decode(r, body)
+	var req *chatRequest
+	compat, isCompat := shape.(compatShape)
+	isCompat = isCompat && !st.plain
+	if isCompat {
+		req, e = compat.decodeInto(st, body)
+	} else {
+		req, e = shape.decode(r, body)
+	}
 	if e != nil {
 		fail(e, shape.streamRequested(r, body))
 		return false
 	}
+	c.pooled = isCompat && !req.Stream
 	rec.Model, rec.Stream = req.Model, req.Stream
 	req.Fixture = r.Header.Get("X-Mock-Fixture")
 	if e := s.prepare(c, req, shape); e != nil {
@@ -101,7 +116,7 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		switch fault.Kind {
 		case FaultHang:
 			if req.Stream && fault.AfterChunks > 0 {
-				c.fault = &fault // the stream starts, then stalls (sseWriter.write)
+				c.fault = faultRef(fault) // the stream starts, then stalls (sseWriter.write)
 				break
 			}
 			<-r.Context().Done()
@@ -115,23 +130,24 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 				return false
 			}
 		case FaultInvalidToolArguments, FaultUnknownTool, FaultEmptyReply, FaultLengthMidToolCall, FaultMalformedChunk:
-			c.semantic = &fault
+			c.semantic = faultRef(fault)
 		case FaultStreamDrop:
 			if !req.Stream || fault.AfterChunks == 0 {
 				return true // drop before the first byte
 			}
-			c.fault = &fault
+			c.fault = faultRef(fault)
 		default:
 			fe := c.errorOfFault(fault)
 			if !req.Stream || fault.AfterChunks == 0 {
 				fail(fe, req.Stream)
 				return false
 			}
-			c.fault, c.faultErr = &fault, fe
+			c.fault, c.faultErr = faultRef(fault), fe
 		}
 	}
 
-	adm, e := s.admit(c, key)
+	adm := &st.adm
+	e = s.admitInto(c, key, names, adm)
 	c.admission = adm
 	s.observeDecision(c, adm)
 	rec.PrematureRetry, rec.EstimateTokens, rec.NeverAdmissible = adm.premature, adm.estimate, adm.never
@@ -139,7 +155,7 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		fail(e, req.Stream)
 		return false
 	}
-	c.cache = s.cacheLookup(cacheInput{key: s.rates.scopeOf(key, c.modelID), messages: req.Messages,
+	c.cache = s.cacheLookup(cacheInput{key: adm.key, messages: req.Messages,
 		tools: req.Tools, promptTokens: c.promptTokens}, s.clock.Now())
 	res, e := s.respond(c)
 	if e != nil {
@@ -177,7 +193,7 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		s.log.Info("client went away mid-stream", "request_id", c.id, "model", c.modelID,
 			"sent_tokens", sent, "reply_tokens", res.completionTokens)
 	}
-	s.usage.add(key, c.model, c.modelID, c.promptTokens, sent, c.cache)
+	s.usage.add(names.label, c.model, c.modelID, c.promptTokens, sent, c.cache)
 
 	rec.Status, rec.PromptTokens, rec.CompletionTokens = http.StatusOK, c.promptTokens, sent
 	rec.FinishReason = res.choices[0].finish
@@ -187,6 +203,10 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 	}
 	return dropped
 }
+
+// faultRef is a pointer to a copy of f: a request with a fault pays for it, one without does
+// not.
+func faultRef(f Fault) *Fault { return &f }
 
 // faultFor returns the fault a request gets: the X-Mock-Fault header, else a queued or
 // random one.

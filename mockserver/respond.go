@@ -46,10 +46,24 @@ func (s *Server) respond(c *call) (*result, *Error) {
 	if fx == nil && s.cfg.fallback == FallbackStrict {
 		return nil, errMock("no_fixture_matched", s.fixtures.nearMisses(view))
 	}
-	res := &result{choices: make([]choiceResult, n), fixture: fx}
+	var res *result
+	var sc *replyScratch // where generated text goes: the request's state, or new memory
+	if c.pooled && n == 1 {
+		st := c.st
+		st.res = result{choices: st.choice[:1], fixture: fx}
+		res, sc = &st.res, &st.gen
+	} else {
+		res = &result{choices: make([]choiceResult, n), fixture: fx}
+	}
 	for i := range n {
-		f := gofakeit.NewFaker(s.replySource(c, i), false)
-		p := s.plan(c, fx, f)
+		var f *gofakeit.Faker
+		if c.st != nil {
+			// The Faker is used only here: the state's serves every shape.
+			f = c.st.gen.source(s.replySeed(&c.st.gen.feed, c, i))
+		} else {
+			f = gofakeit.NewFaker(s.replySource(c, i), false)
+		}
+		p := s.plan(c, fx, f, sc)
 		if p.err != nil {
 			return nil, p.err
 		}
@@ -67,7 +81,7 @@ func (s *Server) respond(c *call) (*result, *Error) {
 
 // plan decides what a choice says: the fixture's reply for this turn, or the fallback; then
 // tool calls, JSON mode and reasoning as the request asks.
-func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
+func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker, sc *replyScratch) replyPlan {
 	req := c.req
 	var p replyPlan
 	var fromFixture *FixtureReply
@@ -85,12 +99,12 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 			p.toolCalls = append(p.toolCalls, historyToolCall{Name: tc.Name, Arguments: tc.args})
 		}
 		if len(p.toolCalls) == 0 && fromFixture.Content == nil {
-			p.setProse(f, s)
+			p.setProse(f, s, sc)
 		}
 	case s.cfg.fallback == FallbackEcho:
 		p.content = viewOf(req).lastUser
 	default:
-		p.setProse(f, s)
+		p.setProse(f, s, sc)
 	}
 
 	switch {
@@ -99,7 +113,7 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 			// The request offers no tools (or forbids them): answer in words.
 			p.toolCalls = nil
 			if p.content == "" {
-				p.setProse(f, s)
+				p.setProse(f, s, sc)
 			}
 		}
 	case len(p.toolCalls) > 0:
@@ -120,7 +134,7 @@ func (s *Server) plan(c *call, fx *Fixture, f *gofakeit.Faker) replyPlan {
 		if fromFixture != nil && fromFixture.Reasoning != "" {
 			p.reasoning = fromFixture.Reasoning
 		} else {
-			p.reasoning, p.reasoningIDs = generateReasoningTokens(f, s.tok)
+			p.reasoning, p.reasoningIDs = generateReasoningInto(f, s.tok, sc)
 			p.generatedReasoning = p.reasoning
 		}
 	}
@@ -200,9 +214,10 @@ func (s *Server) truncate(c *call, p replyPlan) choiceResult {
 	return ch
 }
 
-// setProse makes the plan's content generated prose, with its token ids.
-func (p *replyPlan) setProse(f *gofakeit.Faker, s *Server) {
-	p.content, p.contentIDs = generateProseTokens(f, s.tok)
+// setProse makes the plan's content generated prose, with its token ids (in sc's buffers when
+// sc is given).
+func (p *replyPlan) setProse(f *gofakeit.Faker, s *Server, sc *replyScratch) {
+	p.content, p.contentIDs = generateProseInto(f, s.tok, sc)
 	p.generatedContent = p.content
 }
 

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/qwenmock/qwenmock/fixtures"
@@ -48,7 +47,7 @@ func New(opts ...Option) (*Server, error) {
 		seed:             1,
 		clock:            systemClock{},
 		maxBodyBytes:     DefaultMaxBodyBytes,
-		newRequestID:     uuid.NewString,
+		newRequestID:     newUUID,
 		streamChunk:      4,
 		logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 		fallback:         FallbackGenerate,

@@ -90,6 +90,31 @@ func decodeCompatRequest(body []byte) (*chatRequest, *Error) {
 	return req, nil
 }
 
+// decodeInto is decode for the pipeline: the common body (fastCompatRequest) goes straight
+// into st's request and messages without allocating, its strings pointing into body (which
+// nothing changes, and which the journal keeps anyway) and a known model named by the
+// catalogue's string; any other goes through decodeCompatRequest.
+func (a compatShape) decodeInto(st *chatState, body []byte) (*chatRequest, *Error) {
+	f := fastCompat{msgs: st.msgs[:0]}
+	ok := f.parse(body, true)
+	if cap(f.msgs) > cap(st.msgs) {
+		st.msgs = f.msgs[:0] // keep a grown array, for release to judge
+	}
+	if !ok {
+		return decodeCompatRequest(body)
+	}
+	req := &st.req
+	*req = chatRequest{MessagesGiven: f.hasMessages, Stream: f.stream, Messages: f.msgs}
+	if f.hasModel {
+		req.Model = a.s.models.intern(f.model)
+	}
+	if e := (&chatParamsWire{}).apply(req); e != nil {
+		return nil, e
+	}
+	req.Shape = compatOptions{includeUsage: f.includeUsage}
+	return req, nil
+}
+
 // check: the compatible shape has no rules of its own beyond the core's.
 func (compatShape) check(c *call) *Error { return checkSeed(c.req.Seed, compatSeedMax) }
 
@@ -222,14 +247,59 @@ func appendCompatCompletion(dst []byte, c *call, res *result) []byte {
 		dst = append(dst, `,"logprobs":null}`...)
 	}
 	dst = append(dst, `],"object":"chat.completion","usage":`...)
-	dst = append(dst, marshalJSON(usageOf(c, res))...)
+	dst = appendCompatUsage(dst, usageOf(c, res))
 	dst = append(dst, `,"created":`...)
 	dst = strconv.AppendInt(dst, c.created, 10)
 	dst = append(dst, `,"system_fingerprint":null,"model":`...)
 	dst = appendJSONString(dst, c.modelID)
 	dst = append(dst, `,"id":`...)
-	dst = appendJSONString(dst, "chatcmpl-"+c.id)
+	dst = appendPrefixedJSONString(dst, "chatcmpl-", c.id)
 	return append(dst, '}')
+}
+
+// appendCompatUsage appends what marshalJSON makes of u, byte for byte (a test compares them
+// for every combination of optional fields).
+func appendCompatUsage(dst []byte, u compatUsage) []byte {
+	dst = append(dst, `{"prompt_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
+	dst = append(dst, `,"completion_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
+	dst = append(dst, `,"total_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
+	if d := u.CompletionTokensDetails; d != nil {
+		dst = append(dst, `,"completion_tokens_details":{"reasoning_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(d.ReasoningTokens), 10)
+		dst = append(dst, '}')
+	}
+	p := u.PromptTokensDetails
+	dst = append(dst, `,"prompt_tokens_details":{"cached_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(p.CachedTokens), 10)
+	if p.CacheCreationInputTokens != nil {
+		dst = append(dst, `,"cache_creation_input_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(*p.CacheCreationInputTokens), 10)
+	}
+	if p.CacheCreation != nil {
+		dst = append(dst, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(p.CacheCreation.Ephemeral5mInputTokens), 10)
+		dst = append(dst, '}')
+	}
+	if p.CacheType != "" {
+		dst = append(dst, `,"cache_type":`...)
+		dst = appendJSONString(dst, p.CacheType)
+	}
+	return append(dst, "}}"...)
+}
+
+// appendPrefixedJSONString appends prefix+s as a JSON string literal, as appendJSONString
+// would, without making the string: prefix must be ASCII that needs no escaping, so the
+// literal is the quote, prefix, then s's literal from its second byte.
+func appendPrefixedJSONString(dst []byte, prefix, s string) []byte {
+	dst = append(dst, '"')
+	dst = append(dst, prefix...)
+	at := len(dst)
+	dst = appendJSONString(dst, s)
+	copy(dst[at:], dst[at+1:]) // drop s's own opening quote
+	return dst[:len(dst)-1]
 }
 
 // compatCompletionReflect is the reflective encoding appendCompatCompletion stands for; a test

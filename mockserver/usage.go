@@ -32,8 +32,9 @@ type usageBook struct {
 	m  map[usageKey]*UsageRecord
 }
 
-func (u *usageBook) add(key string, m *Model, modelID string, prompt, completion int, cu cacheUse) {
-	k := usageKey{keyLabel(key), modelID}
+// add counts one request of the key labelled label (keyLabel).
+func (u *usageBook) add(label string, m *Model, modelID string, prompt, completion int, cu cacheUse) {
+	k := usageKey{label, modelID}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r, ok := u.m[k]
