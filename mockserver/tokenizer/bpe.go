@@ -157,22 +157,40 @@ const (
 func indexSlot(h uint64) uint64 { return (h * 0xbf58476d1ce4e5b9) >> (64 - indexBits) }
 
 func newVocabIndex(tokens []string) (*vocabIndex, error) {
-	x := &vocabIndex{hash: make([]uint64, len(tokens)), slots: make([]uint64, 1<<indexBits), offs: make([]uint32, len(tokens)+1)}
+	var blob strings.Builder
+	offs := make([]uint32, len(tokens)+1)
+	for id, s := range tokens {
+		if blob.Len()+len(s) > 1<<slotOffBits {
+			return nil, fmt.Errorf("token %d does not fit the vocabulary index", id)
+		}
+		blob.WriteString(s)
+		offs[id+1] = uint32(blob.Len())
+	}
+	return newVocabIndexOf(blob.String(), offs)
+}
+
+// newVocabIndexOf indexes the tokens whose bytes are blob[offs[id]:offs[id+1]]. It refuses a
+// token that is empty, longer than maxTokenLen or out of the index's reach, and one whose
+// bytes an earlier token has.
+func newVocabIndexOf(blob string, offs []uint32) (*vocabIndex, error) {
+	n := len(offs) - 1
+	x := &vocabIndex{hash: make([]uint64, n), slots: make([]uint64, 1<<indexBits), offs: offs, blob: blob}
 	x.pow[0] = 1
 	for i := 1; i <= maxTokenLen; i++ {
 		x.pow[i] = x.pow[i-1] * hashMul
 	}
-	var blob strings.Builder
-	for id, s := range tokens {
-		off := blob.Len()
+	for id := range n {
+		off := int(offs[id])
+		s := blob[off:offs[id+1]]
 		if off+len(s) > 1<<slotOffBits || len(s) == 0 || len(s) > maxTokenLen {
 			return nil, fmt.Errorf("token %d does not fit the vocabulary index", id)
 		}
-		blob.WriteString(s)
-		x.offs[id+1] = uint32(blob.Len())
 		var h uint64
 		for i := range len(s) {
 			h = h*hashMul + uint64(s[i]) + 1
+		}
+		if x.lookup(h, s) != noRank {
+			return nil, fmt.Errorf("token %d repeats an earlier token", id)
 		}
 		x.hash[id] = h
 		slot := indexSlot(h)
@@ -182,7 +200,6 @@ func newVocabIndex(tokens []string) (*vocabIndex, error) {
 		x.slots[slot] = h>>slotTagShift<<slotTagShift | uint64(len(s)-1)<<slotLenShift |
 			uint64(off)<<slotOffShift | uint64(id+1)
 	}
-	x.blob = blob.String()
 	return x, nil
 }
 

@@ -1,7 +1,14 @@
 package tokenizer
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -145,3 +152,42 @@ var testTokens = sync.OnceValue(func() []string {
 	}
 	return out
 })
+
+// parseTiktoken reads "base64(bytes) rank" lines from a gzip stream.
+func parseTiktoken(gz []byte) (map[string]int, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	ranks := make(map[string]int, NumOrdinaryTokens)
+	sc := bufio.NewScanner(zr)
+	buf := make([]byte, 0, 256)
+	line := 0
+	for sc.Scan() {
+		line++
+		b64, rank, ok := bytes.Cut(sc.Bytes(), []byte{' '})
+		if !ok {
+			return nil, fmt.Errorf("line %d: no rank", line)
+		}
+		buf = buf[:base64.StdEncoding.DecodedLen(len(b64))]
+		n, err := base64.StdEncoding.Decode(buf, b64)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("line %d: bad base64", line)
+		}
+		r, err := strconv.Atoi(string(rank))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if _, dup := ranks[string(buf[:n])]; dup {
+			return nil, fmt.Errorf("line %d: duplicate token", line)
+		}
+		ranks[string(buf[:n])] = r
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return nil, err
+	}
+	return ranks, nil
+}

@@ -8,8 +8,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"strconv"
+	"slices"
 	"sync"
+	"unsafe"
 )
 
 // qwenTiktokenGz is Qwen's ordinary vocabulary in tiktoken text format
@@ -94,32 +95,19 @@ func Default() *Tokenizer {
 
 // load builds a Tokenizer from a gzip-compressed tiktoken file.
 func load(gz []byte) (*Tokenizer, error) {
-	ranks, err := parseTiktoken(gz)
+	blob, offs, err := readVocab(gz)
 	if err != nil {
 		return nil, err
 	}
-	if len(ranks) != NumOrdinaryTokens {
-		return nil, fmt.Errorf("%d ordinary tokens, want %d", len(ranks), NumOrdinaryTokens)
+	if n := len(offs) - 1; n != NumOrdinaryTokens {
+		return nil, fmt.Errorf("%d ordinary tokens, want %d", n, NumOrdinaryTokens)
 	}
-	tokens := make([]string, NumOrdinaryTokens)
-	for s, id := range ranks {
-		if id < 0 || id >= NumOrdinaryTokens || tokens[id] != "" {
-			return nil, fmt.Errorf("bad or duplicate rank %d", id)
-		}
-		if len(s) > maxTokenLen {
-			return nil, fmt.Errorf("token %d is %d bytes long, more than %d", id, len(s), maxTokenLen)
-		}
-		tokens[id] = s
-	}
-	for b := 0; b < 256; b++ {
-		if _, ok := ranks[string([]byte{byte(b)})]; !ok {
-			return nil, fmt.Errorf("byte %#x has no token", b)
-		}
-	}
-	// From here on the vocabulary lives in flat tables without pointers (one byte
-	// string, offsets, open-addressing tables of integers), which the garbage
-	// collector never has to scan; ranks and tokens become garbage.
-	x, err := newVocabIndex(tokens)
+	// The vocabulary lives in flat tables without pointers (one byte string, offsets,
+	// open-addressing tables of integers), which the garbage collector never has to
+	// scan. They are built straight from the file, with no map or string per token in
+	// between, so that loading leaves little garbage (which would stay in the process's
+	// memory long after).
+	x, err := newVocabIndexOf(blob, offs)
 	if err != nil {
 		return nil, err
 	}
@@ -136,41 +124,100 @@ func load(gz []byte) (*Tokenizer, error) {
 	}, nil
 }
 
-// parseTiktoken reads "base64(bytes) rank" lines from a gzip stream.
-func parseTiktoken(gz []byte) (map[string]int, error) {
+// readVocab reads "base64(bytes) rank" lines from a gzip stream: the bytes of every token
+// one after another in rank order, and offs, where token r's bytes are
+// blob[offs[r]:offs[r+1]]. The ranks must be 0 to n-1, each once, in any order (the
+// embedded file has them in order, which costs no reordering).
+func readVocab(gz []byte) (string, []uint32, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	ranks := make(map[string]int, NumOrdinaryTokens)
+	blob := make([]byte, 0, 1<<20)
+	offs := make([]uint32, 1, NumOrdinaryTokens+1)
+	var ranks []int32 // the rank of each line, once one is out of order
 	sc := bufio.NewScanner(zr)
-	buf := make([]byte, 0, 256)
 	line := 0
 	for sc.Scan() {
 		line++
-		b64, rank, ok := bytes.Cut(sc.Bytes(), []byte{' '})
+		b64, rankText, ok := bytes.Cut(sc.Bytes(), []byte{' '})
 		if !ok {
-			return nil, fmt.Errorf("line %d: no rank", line)
+			return "", nil, fmt.Errorf("line %d: no rank", line)
 		}
-		buf = buf[:base64.StdEncoding.DecodedLen(len(b64))]
-		n, err := base64.StdEncoding.Decode(buf, b64)
+		at := len(blob)
+		blob = slices.Grow(blob, base64.StdEncoding.DecodedLen(len(b64)))
+		n, err := base64.StdEncoding.Decode(blob[at:cap(blob)], b64)
 		if err != nil || n == 0 {
-			return nil, fmt.Errorf("line %d: bad base64", line)
+			return "", nil, fmt.Errorf("line %d: bad base64", line)
 		}
-		r, err := strconv.Atoi(string(rank))
-		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", line, err)
+		if n > maxTokenLen {
+			return "", nil, fmt.Errorf("line %d: token of %d bytes, more than %d", line, n, maxTokenLen)
 		}
-		if _, dup := ranks[string(buf[:n])]; dup {
-			return nil, fmt.Errorf("line %d: duplicate token", line)
+		blob = blob[:at+n]
+		if len(blob) > 1<<slotOffBits {
+			return "", nil, fmt.Errorf("line %d: the vocabulary is too large", line)
 		}
-		ranks[string(buf[:n])] = r
+		offs = append(offs, uint32(len(blob)))
+		rank, ok := parseRank(rankText)
+		if !ok {
+			return "", nil, fmt.Errorf("line %d: bad rank %q", line, rankText)
+		}
+		if ranks == nil && rank != line-1 {
+			ranks = make([]int32, line-1, NumOrdinaryTokens)
+			for i := range ranks {
+				ranks[i] = int32(i)
+			}
+		}
+		if ranks != nil {
+			ranks = append(ranks, int32(rank))
+		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if _, err := io.Copy(io.Discard, zr); err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return ranks, nil
+	if ranks != nil {
+		return reorderVocab(blob, offs, ranks)
+	}
+	return unsafe.String(unsafe.SliceData(blob), len(blob)), offs, nil
+}
+
+// parseRank reads a non-negative decimal rank below 1<<30.
+func parseRank(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// reorderVocab puts the tokens of blob (line i's bytes at offs[i]:offs[i+1]) in the order of
+// their ranks, which must be a permutation of 0 to n-1.
+func reorderVocab(blob []byte, offs []uint32, ranks []int32) (string, []uint32, error) {
+	n := len(ranks)
+	line := make([]int32, n) // the line of each rank
+	for i := range line {
+		line[i] = -1
+	}
+	for i, r := range ranks {
+		if r < 0 || int(r) >= n || line[r] >= 0 {
+			return "", nil, fmt.Errorf("bad or duplicate rank %d", r)
+		}
+		line[r] = int32(i)
+	}
+	out := make([]byte, 0, len(blob))
+	outOffs := make([]uint32, 1, n+1)
+	for _, i := range line {
+		out = append(out, blob[offs[i]:offs[i+1]]...)
+		outOffs = append(outOffs, uint32(len(out)))
+	}
+	return unsafe.String(unsafe.SliceData(out), len(out)), outOffs, nil
 }
