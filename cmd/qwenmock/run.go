@@ -39,7 +39,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	logger := newLogger(s.logFormat, stderr)
-	srv, err := mockserver.New(append(s.options(), mockserver.WithLogger(logger), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {
+	srv, err := mockserver.New(append(s.options(), mockserver.WithLogger(logger.Logger), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {
 		logRequest(logger, r)
 	}))...)
 	if err != nil {
@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer srv.Close()
 	if s.redisURL != "" {
-		announceRedis(ctx, logger, s.redisURL, s.redisFailOpen)
+		announceRedis(ctx, logger.Logger, s.redisURL, s.redisFailOpen)
 	}
 	for _, f := range s.startFaults {
 		if err := srv.QueueFault(f); err != nil {
