@@ -32,11 +32,7 @@ func newCaptureWriter(w http.ResponseWriter, limit int) *captureWriter {
 
 // release puts cw back in the pool; it must not be used after.
 func (cw *captureWriter) release() {
-	buf := cw.buf[:0]
-	if cap(buf) > maxPooledCapture {
-		buf = nil
-	}
-	*cw = captureWriter{buf: buf}
+	*cw = captureWriter{buf: pooled(cw.buf, maxPooledCapture)}
 	captureWriters.Put(cw)
 }
 

@@ -63,13 +63,13 @@ func newSSEWriter(w http.ResponseWriter, c *call, errFrame func(c *call, e *Erro
 
 // release puts st back in the pool; it must not be used after.
 func (st *sseWriter) release() {
-	*st = sseWriter{buf: pooled(st.buf), carry: pooled(st.carry), aux: pooled(st.aux)}
+	*st = sseWriter{buf: pooled(st.buf, maxPooledFrame), carry: pooled(st.carry, maxPooledFrame), aux: pooled(st.aux, maxPooledFrame)}
 	sseWriters.Put(st)
 }
 
-// pooled is b emptied, or nil when it is too large to keep.
-func pooled(b []byte) []byte {
-	if cap(b) > maxPooledFrame {
+// pooled is b emptied to go back to a pool, or nil when it holds more than limit bytes.
+func pooled(b []byte, limit int) []byte {
+	if cap(b) > limit {
 		return nil
 	}
 	return b[:0]
