@@ -55,7 +55,8 @@ func (cw *captureWriter) Flush() {
 
 func (cw *captureWriter) Unwrap() http.ResponseWriter { return cw.ResponseWriter }
 
-// body is what was kept, cut at a character boundary, and whether some was left out.
+// body is a copy of what was kept, cut at a character boundary, and whether some was left
+// out. It must be a copy: the buffer goes back to the pool (release) and is written again.
 func (cw *captureWriter) body() (string, bool) {
 	if cw.truncated {
 		return string(cw.buf[:completeUTF8Prefix(cw.buf)]), true

@@ -167,21 +167,21 @@ func usageOf(c *call, res *result) compatUsage {
 	return u
 }
 
-// appendCompatUsage appends what marshalJSON makes of usageOf(c, res).
-func appendCompatUsage(dst []byte, c *call, res *result) []byte {
+// appendCompatUsage appends what marshalJSON makes of u.
+func appendCompatUsage(dst []byte, u compatUsage) []byte {
 	dst = append(dst, `{"prompt_tokens":`...)
-	dst = strconv.AppendInt(dst, int64(c.promptTokens), 10)
+	dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
 	dst = append(dst, `,"completion_tokens":`...)
-	dst = strconv.AppendInt(dst, int64(res.completionTokens), 10)
+	dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
 	dst = append(dst, `,"total_tokens":`...)
-	dst = strconv.AppendInt(dst, int64(c.promptTokens+res.completionTokens), 10)
-	if c.thinking {
+	dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
+	if d := u.CompletionTokensDetails; d != nil {
 		dst = append(dst, `,"completion_tokens_details":{"reasoning_tokens":`...)
-		dst = strconv.AppendInt(dst, int64(res.reasoningTokens), 10)
+		dst = strconv.AppendInt(dst, int64(d.ReasoningTokens), 10)
 		dst = append(dst, '}')
 	}
 	dst = append(dst, `,"prompt_tokens_details":`...)
-	dst = appendPromptDetails(dst, promptDetailsOf(c.cache))
+	dst = appendPromptDetails(dst, u.PromptTokensDetails)
 	return append(dst, '}')
 }
 
@@ -471,7 +471,7 @@ func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, r
 	}
 	if compatOptionsOf(c).includeUsage && st.err == nil {
 		b := append(st.frame(), `data: {"choices":[],"object":"chat.completion.chunk","usage":`...)
-		b = appendCompatUsage(b, c, res)
+		b = appendCompatUsage(b, usageOf(c, res))
 		b = compatChunkTail(b, c, "")
 		st.send(append(b, "\n\n"...))
 	}
