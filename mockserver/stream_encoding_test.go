@@ -597,3 +597,54 @@ func TestPooledBufferBound(t *testing.T) {
 		t.Errorf("a buffer of %d bytes comes back with len %d, cap %d", maxPooledFrame, len(b), cap(b))
 	}
 }
+
+// discardSSE is a ResponseWriter that keeps nothing, for counting what a stream writer
+// allocates.
+type discardSSE struct{ h http.Header }
+
+func (d discardSSE) Header() http.Header         { return d.h }
+func (d discardSSE) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardSSE) WriteHeader(int)             {}
+func (d discardSSE) Flush()                      {}
+
+// TestStreamAllocationsPerEvent checks that the stream writers allocate nothing per event: a
+// reply of ten times as many chunks costs no more allocations.
+func TestStreamAllocationsPerEvent(t *testing.T) {
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat(streamTexts[3]+" "+streamTexts[2]+" ", 20)
+	ids := s.tok.Encode(text)
+	w := discardSSE{h: http.Header{}}
+	allocs := func(n int, thinking bool, stream func(c *call, res *result)) float64 {
+		c := &call{id: "a", created: 1, modelID: "qwen3-max", ctx: context.Background(), thinking: thinking, req: &chatRequest{Stream: true}}
+		ch := choiceResult{ids: ids[:n], finish: "stop"}
+		if thinking {
+			ch.reasoningIDs = ids[:n]
+		}
+		res := &result{completionTokens: ch.completionTokens(), choices: []choiceResult{ch}}
+		return testing.AllocsPerRun(50, func() { stream(c, res) })
+	}
+	for _, tc := range []struct {
+		name   string
+		stream func(c *call, res *result)
+	}{
+		{"compatible", func(c *call, res *result) {
+			c.req.Shape = compatOptions{includeUsage: true}
+			s.streamCompat(w, nil, c, res)
+		}},
+		{"native", func(c *call, res *result) {
+			c.req.Shape = nativeOptions{resultFormat: "message", incremental: true}
+			s.streamNative(w, nil, c, res)
+		}},
+		{"anthropic", func(c *call, res *result) { anthropicShape{s}.stream(w, c, res) }},
+	} {
+		for _, thinking := range []bool{false, true} {
+			short, long := allocs(len(ids)/10, thinking, tc.stream), allocs(len(ids), thinking, tc.stream)
+			if long > short+1 {
+				t.Errorf("%s (thinking %v): %.1f allocations for %d tokens, %.1f for %d", tc.name, thinking, short, len(ids)/10, long, len(ids))
+			}
+		}
+	}
+}
