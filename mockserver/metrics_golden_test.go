@@ -95,3 +95,43 @@ func TestMetricsExpositionGolden(t *testing.T) {
 	}
 	golden(t, "metrics.txt", rec.Body.Bytes())
 }
+
+// BenchmarkMetricsRequest measures the pipeline's observer: one op reports every request of
+// metricsObservations (13) and two limiter decisions, from all Ps at once.
+func BenchmarkMetricsRequest(b *testing.B) {
+	srv, err := New(WithVLLMMetrics())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := newMetrics(srv)
+	adm := &admission{admitted: true}
+	enforced := []string{"rpm", "tpm"}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			for _, o := range metricsObservations {
+				o.observe(srv, m)
+			}
+			m.decision("qwen3-max", adm, enforced)
+			m.decision("qwen-plus", adm, enforced)
+		}
+	})
+}
+
+// BenchmarkMetricsScrape measures GET /metrics after metricsObservations.
+func BenchmarkMetricsScrape(b *testing.B) {
+	srv, err := New(WithVLLMMetrics())
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := newMetrics(srv)
+	for _, o := range metricsObservations {
+		o.observe(srv, m)
+	}
+	h := m.handler()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+}
