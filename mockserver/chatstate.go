@@ -11,11 +11,11 @@ import (
 )
 
 // chatState is the memory one chat request uses on its way through the pipeline and that
-// nothing keeps after it: the call, the journal record being filled in, the capturing writer,
-// the limiter's answer, and for the compatible shape the decoded request and its messages,
-// the result and the buffers of the generated reply. serveChat takes one from a pool and gives
-// it back once the request is in the journal, so a request allocates only what outlives it
-// (the request id, the body, the journal's copies) and what other code makes.
+// nothing keeps after it: the call, the journal record being filled in, the limiter's answer,
+// and for the compatible shape the decoded request and its messages, the result and the
+// buffers of the generated reply. serveChat takes one from a pool and gives it back once the
+// request is in the journal, so a request allocates only what outlives it (the request id,
+// the body, the journal's copies) and what other code makes.
 //
 // What the journal, the usage book, the metrics or the request log keep never points into a
 // state: the record is copied out by value and its strings are the request's own (the body,
@@ -24,7 +24,6 @@ import (
 type chatState struct {
 	c   call
 	rec RequestRecord
-	cw  captureWriter
 	adm admission
 
 	// The compatible shape's request, decoded without allocating (decodeCompatInto): its

@@ -41,9 +41,10 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	s.initCall(c, r)
 	c.st = st
 	*rec = RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
-	st.cw = captureWriter{ResponseWriter: w, limit: s.cfg.journalBodyBytes}
-	drop := s.runChat(&st.cw, r, shape, st)
-	rec.Response, rec.ResponseTruncated = st.cw.body()
+	cw := newCaptureWriter(w, s.cfg.journalBodyBytes)
+	drop := s.runChat(cw, r, shape, st)
+	rec.Response, rec.ResponseTruncated = cw.body()
+	cw.release()
 	elapsed := time.Since(c.start)
 	rec.DurationMs = float64(elapsed.Microseconds()) / 1000
 	rec.Seq = s.journal.add(*rec)
