@@ -16,32 +16,79 @@ import (
 // requestLogger writes the log: slog for every message, and for the line of each request,
 // in the JSON format, the same bytes slog's JSONHandler writes, made without slog, which
 // takes several times longer (it boxes every attribute and formats each float through
-// encoding/json) for the one line every request writes.
+// encoding/json) for the one line every request writes. Lines go out in batches (logWriter).
 type requestLogger struct {
 	*slog.Logger
 	json bool
-	w    *lockedWriter
+	w    *logWriter
 }
 
 func newLogger(format string, w io.Writer) *requestLogger {
-	lw := &lockedWriter{w: w}
+	lw := &logWriter{w: w}
 	if format == "json" {
 		return &requestLogger{Logger: slog.New(slog.NewJSONHandler(lw, nil)), json: true, w: lw}
 	}
 	return &requestLogger{Logger: slog.New(slog.NewTextHandler(lw, nil)), w: lw}
 }
 
-// lockedWriter serializes the writes of slog's handler and of the request lines, each one
-// whole line.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+// logWriter writes whole lines to w in batches: a line waits at most logFlushDelay, or until
+// logBatchBytes are waiting, and each batch goes out in one write. Under load the log then
+// costs one system call per batch instead of one per request (a tenth of a request's CPU).
+// Lines are written in the order they came; Flush writes what waits, and the command calls
+// it before it ends. What waits is bounded: a line that fills the batch writes it before
+// returning.
+type logWriter struct {
+	w         io.Writer
+	wmu       sync.Mutex // held while writing to w, so that batches go out in order
+	mu        sync.Mutex // guards the fields below
+	buf       []byte     // the lines waiting
+	spare     []byte     // the buffer of the last batch written, for the next one
+	timer     *time.Timer
+	scheduled bool // the timer will flush buf
 }
 
-func (lw *lockedWriter) Write(p []byte) (int, error) {
+const (
+	logFlushDelay = 10 * time.Millisecond
+	logBatchBytes = 64 << 10
+)
+
+func (lw *logWriter) Write(p []byte) (int, error) {
 	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.w.Write(p)
+	lw.buf = append(lw.buf, p...)
+	full := len(lw.buf) >= logBatchBytes
+	if !full && !lw.scheduled {
+		lw.scheduled = true
+		if lw.timer == nil {
+			lw.timer = time.AfterFunc(logFlushDelay, func() { _ = lw.Flush() })
+		} else {
+			lw.timer.Reset(logFlushDelay)
+		}
+	}
+	lw.mu.Unlock()
+	if full {
+		return len(p), lw.Flush()
+	}
+	return len(p), nil
+}
+
+// Flush writes the lines that wait.
+func (lw *logWriter) Flush() error {
+	lw.wmu.Lock()
+	defer lw.wmu.Unlock()
+	lw.mu.Lock()
+	out := lw.buf
+	lw.buf, lw.spare, lw.scheduled = lw.spare[:0], nil, false
+	lw.mu.Unlock()
+	if len(out) == 0 {
+		return nil
+	}
+	_, err := lw.w.Write(out)
+	if cap(out) <= 2*logBatchBytes { // a batch swollen by a huge line is not kept
+		lw.mu.Lock()
+		lw.spare = out[:0]
+		lw.mu.Unlock()
+	}
+	return err
 }
 
 // logRequest writes one line per request. API keys are never logged, not even redacted,

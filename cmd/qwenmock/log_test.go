@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,20 +75,106 @@ func TestRequestLogFormats(t *testing.T) {
 	r := mockserver.RequestRecord{Method: "POST", Path: "/v1/chat/completions", Model: "qwen3-max", Status: 200,
 		PromptTokens: 9, CompletionTokens: 3, DurationMs: 1.5, RequestID: "id-1", Stream: true}
 	var buf bytes.Buffer
-	logRequest(newLogger("json", &buf), r)
-	line := buf.String()
+	logged := func(format string) string {
+		buf.Reset()
+		l := newLogger(format, &buf)
+		logRequest(l, r)
+		if buf.Len() != 0 {
+			t.Fatalf("written before its batch: %q", buf.String())
+		}
+		_ = l.w.Flush()
+		return buf.String()
+	}
+	line := logged("json")
 	if !strings.HasPrefix(line, `{"time":"`) || !strings.HasSuffix(line, `","level":"INFO","msg":"request","method":"POST","path":"/v1/chat/completions","model":"qwen3-max","status":200,"prompt_tokens":9,"completion_tokens":3,"duration_ms":1.5,"request_id":"id-1","stream":true}`+"\n") {
 		t.Fatalf("json line %q", line)
 	}
-	buf.Reset()
-	logRequest(newLogger("text", &buf), r)
-	if line := buf.String(); !strings.HasPrefix(line, "time=") || !strings.HasSuffix(line, ` level=INFO msg=request method=POST path=/v1/chat/completions model=qwen3-max status=200 prompt_tokens=9 completion_tokens=3 duration_ms=1.5 request_id=id-1 stream=true`+"\n") {
+	if line := logged("text"); !strings.HasPrefix(line, "time=") || !strings.HasSuffix(line, ` level=INFO msg=request method=POST path=/v1/chat/completions model=qwen3-max status=200 prompt_tokens=9 completion_tokens=3 duration_ms=1.5 request_id=id-1 stream=true`+"\n") {
 		t.Fatalf("text line %q", line)
 	}
-	buf.Reset()
 	r.DurationMs = math.Inf(1)
-	logRequest(newLogger("json", &buf), r)
-	if line := buf.String(); !strings.Contains(line, `"duration_ms":"!ERROR:`) {
+	if line := logged("json"); !strings.Contains(line, `"duration_ms":"!ERROR:`) {
 		t.Fatalf("json line with an infinite duration %q", line)
+	}
+}
+
+// countingWriter records each write.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+
+func (w *countingWriter) text() (string, int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.writes, ""), len(w.writes)
+}
+
+// TestLogWriterBatches checks that lines go out whole, in order, all of them, in batches:
+// after the delay, at once when a batch is full, and on Flush.
+func TestLogWriterBatches(t *testing.T) {
+	var out countingWriter
+	lw := &logWriter{w: &out}
+	var want strings.Builder
+	for i := range 100 {
+		line := fmt.Sprintf("line %d\n", i)
+		want.WriteString(line)
+		_, _ = lw.Write([]byte(line))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for { // the timer writes them
+		if got, n := out.text(); got == want.String() {
+			if n > 2 {
+				t.Fatalf("100 lines in %d writes", n)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			got, _ := out.text()
+			t.Fatalf("after the delay: %q", got)
+		}
+		time.Sleep(time.Millisecond)
+	}
+
+	// A full batch is written by the line that fills it.
+	big := strings.Repeat("x", logBatchBytes) + "\n"
+	_, _ = lw.Write([]byte(big))
+	if got, _ := out.text(); got != want.String()+big {
+		t.Fatal("a full batch waits")
+	}
+	want.WriteString(big)
+
+	// Concurrent lines: each whole, every one written once Flush returns.
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 500 {
+				_, _ = fmt.Fprintf(lw, "g%d-%d\n", g, i)
+			}
+		}()
+	}
+	wg.Wait()
+	_ = lw.Flush()
+	got, _ := out.text()
+	lines := strings.Split(strings.TrimSuffix(strings.TrimPrefix(got, want.String()), "\n"), "\n")
+	if len(lines) != 8*500 {
+		t.Fatalf("%d lines", len(lines))
+	}
+	next := map[string]int{}
+	for _, l := range lines {
+		g, i, ok := strings.Cut(l, "-")
+		if !ok || i != fmt.Sprint(next[g]) {
+			t.Fatalf("line %q out of order or torn", l)
+		}
+		next[g]++
 	}
 }

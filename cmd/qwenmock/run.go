@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 1
 	}
 	logger := newLogger(s.logFormat, stderr)
+	defer logger.w.Flush()
+	stderr = logger.w // the command's own lines go out in order with the log's
 	srv, err := mockserver.New(append(s.options(), mockserver.WithLogger(logger.Logger), mockserver.WithRequestLog(func(r mockserver.RequestRecord) {
 		logRequest(logger, r)
 	}))...)
