@@ -265,8 +265,16 @@ func (s *Server) countPrompt(req *chatRequest, limit int) (int, bool) {
 // countPromptIn is countPrompt rendering each block in *buf, which it may grow.
 func (s *Server) countPromptIn(buf *[]byte, req *chatRequest, limit int) (total int, over bool) {
 	*buf = appendPromptBlocks((*buf)[:0], req.Messages, req.Tools, func(block []byte) bool {
-		// The tokenizer keeps nothing of the text it is given (its cache copies).
-		n, o := s.tok.CountLimit(unsafe.String(unsafe.SliceData(block), len(block)), max(0, limit-total))
+		text := unsafe.String(unsafe.SliceData(block), len(block))
+		var n int
+		var o bool
+		if text == generationPrompt {
+			n = s.genTokens // counted once, in New
+			o = n > max(0, limit-total)
+		} else {
+			// The tokenizer keeps nothing of the text it is given (its cache copies).
+			n, o = s.tok.CountLimit(text, max(0, limit-total))
+		}
 		total += n
 		over = o || total > limit
 		return !over
@@ -339,11 +347,14 @@ func appendPromptBlocks(buf []byte, msgs []chatMessage, tools []toolDef, each fu
 		}
 	}
 	if !partial {
-		buf = append(buf[:0], "<|im_start|>assistant\n"...)
+		buf = append(buf[:0], generationPrompt...)
 		each(buf)
 	}
 	return buf
 }
+
+// generationPrompt ends the prompt: the assistant's turn, to be generated.
+const generationPrompt = "<|im_start|>assistant\n"
 
 func (s *Server) appendTokens(dst []byte, ids []int) []byte {
 	for _, id := range ids {

@@ -38,6 +38,9 @@ type Server struct {
 	metrics   *metrics       // nil when WithoutMetrics
 	history   *windowHistory // per-second rate-limit history for the dashboard
 	bodies    *bodyBudget    // bytes of request bodies held by requests in flight
+	// genTokens is the token count of the generation prompt that ends every prompt not
+	// ending with a partial assistant message (generationPrompt).
+	genTokens int
 }
 
 // New builds a Server from the built-in catalogue and the given options. It fails on an
@@ -93,6 +96,7 @@ func New(opts ...Option) (*Server, error) {
 		chunkBy:  cfg.streamChunk,
 		fixtures: fixtures,
 	}
+	s.genTokens = s.tok.Count(generationPrompt)
 	s.rates = &rateLimiter{
 		backend:       backend,
 		headers:       cfg.rateHeaders,
