@@ -296,3 +296,21 @@ func TestReadAllLikeReadAll(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralRegex checks that a fixture regex taken as a literal matches exactly what the
+// regex matches.
+func TestLiteralRegex(t *testing.T) {
+	inputs := []string{"", "hi", "你是谁？", "你是谁？\n", "\n你是谁？", "a.b", "axb", "HI", "hi\n", "\xff", "\ufffd", "a\nb"}
+	for _, re := range []string{"^你是谁？$", "^hi$", "^$", "^a.b$", "^a\\.b$", "hi", "^hi", "hi$", "^(?i)hi$", "^\ufffd$", "^a\nb$", "^[h]i$"} {
+		lit, ok := literalRegex(re)
+		compiled := regexp.MustCompile(re)
+		for _, in := range inputs {
+			if ok && (in == lit) != compiled.MatchString(in) {
+				t.Errorf("%q as literal %q on %q: %v, the regex says %v", re, lit, in, in == lit, compiled.MatchString(in))
+			}
+		}
+		if want := re == "^你是谁？$" || re == "^hi$" || re == "^$" || re == "^a\nb$"; ok != want {
+			t.Errorf("%q: literal %v, want %v", re, ok, want)
+		}
+	}
+}

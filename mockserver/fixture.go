@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
@@ -38,6 +39,11 @@ type Fixture struct {
 	source  string         // "file:line", for messages
 	re      *regexp.Regexp // compiled Match.Regex
 	latency *Latency       // parsed Latency
+	// literal is the text Match.Regex matches exactly, when the regex is ^text$ with no
+	// special character in text (as the built-in fixtures' are): a comparison then
+	// decides, without running the regex.
+	literal   string
+	isLiteral bool
 }
 
 // FixtureLatency is a fixture's latency, as Go durations ("200ms", "1.5s").
@@ -136,6 +142,22 @@ func fixtureErrorPath(err error) string {
 	return ""
 }
 
+// literalRegex returns text when re is ^text$ and text holds no character that is special
+// in a regex: then re matches exactly the string text (without the m flag, ^ and $ match only
+// at the ends of the text). Text holding U+FFFD is left to the regex, which also matches it
+// against an invalid byte.
+func literalRegex(re string) (string, bool) {
+	inner, ok := strings.CutPrefix(re, "^")
+	if !ok {
+		return "", false
+	}
+	inner, ok = strings.CutSuffix(inner, "$")
+	if !ok || regexp.QuoteMeta(inner) != inner || strings.ContainsRune(inner, utf8.RuneError) {
+		return "", false
+	}
+	return inner, true
+}
+
 // compile checks a fixture and prepares it for matching.
 func (fx *Fixture) compile() error {
 	if fx.Name == "" {
@@ -152,6 +174,7 @@ func (fx *Fixture) compile() error {
 			return &fieldError{".match.regex", fmt.Errorf("bad regex: %v", err)}
 		}
 		fx.re = re
+		fx.literal, fx.isLiteral = literalRegex(fx.Match.Regex)
 	}
 	if fx.Latency != nil {
 		l := &Latency{}

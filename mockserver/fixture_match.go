@@ -137,7 +137,11 @@ func (fx *Fixture) matches(v matchView) bool {
 	if m.Contains != "" && !strings.Contains(strings.ToLower(v.lastUser), strings.ToLower(m.Contains)) {
 		return false
 	}
-	if fx.re != nil && !fx.re.MatchString(v.lastUser) {
+	if fx.isLiteral {
+		if v.lastUser != fx.literal {
+			return false
+		}
+	} else if fx.re != nil && !fx.re.MatchString(v.lastUser) {
 		return false
 	}
 	if m.Tools != nil && *m.Tools != v.tools {

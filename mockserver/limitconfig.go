@@ -117,14 +117,23 @@ func (rl *rateLimiter) limitsFor(model string) RateLimits {
 	l := rl.catalogued(model)
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	l = rl.start.apply(l, model)
-	return rl.run.apply(l, model)
+	return rl.limitsLocked(l, model)
+}
+
+// limitsLocked is limitsFor with the catalogue's limits l; the caller holds rl.mu.
+func (rl *rateLimiter) limitsLocked(l RateLimits, model string) RateLimits {
+	return rl.run.apply(rl.start.apply(l, model), model)
 }
 
 // tpmEstimate returns the estimate mode in force.
 func (rl *rateLimiter) tpmEstimate() string {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
+	return rl.tpmEstimateLocked()
+}
+
+// tpmEstimateLocked is tpmEstimate for a caller that holds rl.mu.
+func (rl *rateLimiter) tpmEstimateLocked() string {
 	if rl.runEstimate != "" {
 		return rl.runEstimate
 	}

@@ -39,18 +39,11 @@ type rateLimiter struct {
 	lru        scopeLRU // bounds the scopes kept (MaxScopes)
 }
 
-// scopeOf is the rate-limit scope of a request: its account (the key itself unless the key
-// belongs to a named account) and the model as the client named it.
-func (rl *rateLimiter) scopeOf(apiKey, model string) ratelimit.Key {
-	return rl.scopeOfNames(apiKey, namesOf(apiKey), model)
-}
-
-// scopeOfNames is scopeOf with the key's names already known.
-func (rl *rateLimiter) scopeOfNames(apiKey string, names *keyNames, model string) ratelimit.Key {
-	rl.mu.Lock()
-	acct, ok := rl.accountOf[apiKey]
-	rl.mu.Unlock()
-	if ok {
+// scopeLocked is the rate-limit scope of a request: its account (the key itself, by its label,
+// unless the key belongs to a named account) and the model as the client named it. The
+// caller holds rl.mu.
+func (rl *rateLimiter) scopeLocked(apiKey string, names *keyNames, model string) ratelimit.Key {
+	if acct, ok := rl.accountOf[apiKey]; ok {
 		return ratelimit.Key{Account: "account:" + acct, Model: model}
 	}
 	return ratelimit.Key{Account: names.scope, Model: model}
@@ -88,13 +81,15 @@ type admission struct {
 // The key's names (namesOf) are given, and the answer goes into adm.
 func (s *Server) admitInto(c *call, apiKey string, names *keyNames, adm *admission) *Error {
 	rl := s.rates
-	key := rl.scopeOfNames(apiKey, names, c.modelID)
-	rl.useScope(key)
-	lim := rl.limitsFor(c.modelID)
 	now := s.clock.Now()
-	*adm = admission{key: key, limits: lim, at: now}
-
+	catalogued := rl.catalogued(c.modelID)
+	// The scope, its limits, the estimate mode and the premature-retry record, in one hold
+	// of the lock.
 	rl.mu.Lock()
+	key := rl.scopeLocked(apiKey, names, c.modelID)
+	lim := rl.limitsLocked(catalogued, c.modelID)
+	mode := rl.tpmEstimateLocked()
+	*adm = admission{key: key, limits: lim, at: now}
 	if nb, ok := rl.notBefore[key]; ok {
 		if now.Before(nb) {
 			adm.premature = true
@@ -104,8 +99,9 @@ func (s *Server) admitInto(c *call, apiKey string, names *keyNames, adm *admissi
 		}
 	}
 	rl.mu.Unlock()
+	rl.useScope(key)
 
-	estimate := estimateOf(rl.tpmEstimate(), c)
+	estimate := estimateOf(mode, c)
 	adm.estimate = estimate
 	// Not the request's context: a client that goes away must not look like a store
 	// failure. The backend bounds the call with its own timeout.
