@@ -31,7 +31,7 @@ export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 
 CACHE=${QWENMOCK_IMAGE_CACHE:-/var/cache/qwenmock-image}
 IMAGE=localhost/qwenmock:ci
-# About 18.9 MB today. gofakeit's template lookup (registered at init) reaches
+# About 16.5 MB today. gofakeit's template lookup (registered at init) reaches
 # reflect.Value.Method, which turns off the linker's dead-method elimination: every exported
 # method of every type that is converted to an interface is linked, so a dependency with a
 # large method set shows here at once.
