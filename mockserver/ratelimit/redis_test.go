@@ -68,7 +68,9 @@ func replay(t *testing.T, st store, cfg traceConfig, seed uint64, steps int) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	var now time.Time = t0
 	mem := NewLocal(&Limiter{PerSecond: cfg.perSecond, Burst: cfg.burst}, func() time.Time { return now })
-	rb := newRedisBackend(t, st, RedisOptions{PerSecond: cfg.perSecond, Burst: cfg.burst})
+	// The traces compare answers, not latency: a generous Timeout keeps a starved CPU
+	// (the race detector on a shared machine, miniredis's Lua) from failing a call.
+	rb := newRedisBackend(t, st, RedisOptions{PerSecond: cfg.perSecond, Burst: cfg.burst, Timeout: 10 * time.Second})
 	keys := []Key{{"key:a", "qwen3-max"}, {"key:a", "qwen-plus"}, {"account:team", "qwen3-max"}}
 	limitsOf := func(Key) Limits { return cfg.limits }
 	type pair struct{ m, r Ticket }
