@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -85,6 +86,10 @@ type faultQueue struct {
 	rate  float64
 	kinds []string   // what the rate draws from (DefaultFaultKinds unless WithFaultKinds)
 	rng   *rand.Rand // seeded: which requests get a random fault is the same every run
+	// idle is set, under mu, when no fault is queued and the rate is zero, so that a request
+	// finds that out without taking the lock; whatever queues a fault or sets a rate clears
+	// it.
+	idle atomic.Bool
 }
 
 // DefaultFaultKinds are the bad-day answers --fault-rate draws from unless WithFaultKinds
@@ -111,8 +116,12 @@ func WithFaultKinds(kinds ...string) Option {
 // take returns the fault for a request to model: a queued one first, else a random one
 // with probability rate.
 func (q *faultQueue) take(model string) (Fault, bool) {
+	if q.idle.Load() {
+		return Fault{}, false
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	defer func() { q.idle.Store(len(q.queue) == 0 && q.rate <= 0) }()
 	for i := range q.queue {
 		f := &q.queue[i]
 		if f.Model != "" && f.Model != model {
@@ -153,6 +162,7 @@ func (s *Server) QueueFault(f Fault) error {
 		return fmt.Errorf("%d faults are already queued, the most the queue holds", MaxQueuedFaults)
 	}
 	s.faults.queue = append(s.faults.queue, f)
+	s.faults.idle.Store(false)
 	return nil
 }
 
@@ -164,6 +174,7 @@ func (s *Server) SetFaultRate(rate float64) error {
 	}
 	s.faults.mu.Lock()
 	s.faults.rate = rate
+	s.faults.idle.Store(false)
 	s.faults.mu.Unlock()
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -94,8 +94,7 @@ func noRelease() {}
 // being answered): BodyBudgetFactor × the largest body. A request past it gets a 503
 // (server_busy) instead of adding its body to the heap.
 type bodyBudget struct {
-	mu   sync.Mutex // guards used
-	used int64
+	used atomic.Int64 // bytes held now; changed by compare-and-swap, never past max
 	max  int64
 }
 
@@ -104,26 +103,24 @@ type bodyBudget struct {
 const BodyBudgetFactor = 4
 
 func (b *bodyBudget) acquire(n int64) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.used+n > b.max {
-		return false
+	for {
+		used := b.used.Load()
+		if used+n > b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(used, used+n) {
+			return true
+		}
 	}
-	b.used += n
-	return true
 }
 
 func (b *bodyBudget) release(n int64) {
-	b.mu.Lock()
-	b.used -= n
-	b.mu.Unlock()
+	b.used.Add(-n)
 }
 
 // held is the number of body bytes requests in flight hold now.
 func (b *bodyBudget) held() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
+	return b.used.Load()
 }
 
 // errBodiesBusy is the 503 of a request whose body would pass the in-flight body budget.

@@ -84,13 +84,20 @@ const MaxScopes = 10_000
 // scopeLRU orders the scopes by last use.
 type scopeLRU struct {
 	max   int        // MaxScopes unless a test lowers it
-	mu    sync.Mutex // guards order and byKey
+	mu    sync.Mutex // guards order and byKey, and the writes of front
 	order *list.List // of ratelimit.Key, most recent first
 	byKey map[ratelimit.Key]*list.Element
+	// front is the most recently used scope, readable without the lock: a use of the scope
+	// already in front changes nothing, and costs no lock (the usual case of one client
+	// sending many requests).
+	front atomic.Pointer[ratelimit.Key]
 }
 
 // touch marks key as used now and returns the scope to drop, if the bound is passed.
 func (l *scopeLRU) touch(key ratelimit.Key) (ratelimit.Key, bool) {
+	if f := l.front.Load(); f != nil && *f == key {
+		return ratelimit.Key{}, false
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.byKey == nil {
@@ -98,21 +105,31 @@ func (l *scopeLRU) touch(key ratelimit.Key) (ratelimit.Key, bool) {
 	}
 	if el, ok := l.byKey[key]; ok {
 		l.order.MoveToFront(el)
+		l.front.Store(&el.Value.(*lruEntry).key)
 		return ratelimit.Key{}, false
 	}
-	l.byKey[key] = l.order.PushFront(key)
+	e := &lruEntry{key: key}
+	l.byKey[key] = l.order.PushFront(e)
+	l.front.Store(&e.key)
 	if l.order.Len() <= l.max {
 		return ratelimit.Key{}, false
 	}
-	old := l.order.Remove(l.order.Back()).(ratelimit.Key)
+	old := l.order.Remove(l.order.Back()).(*lruEntry).key
 	delete(l.byKey, old)
+	if old == key { // a bound of zero keeps nothing, not even the front
+		l.front.Store(nil)
+	}
 	return old, true
 }
+
+// lruEntry is an element of scopeLRU.order; front points at the key of the first.
+type lruEntry struct{ key ratelimit.Key }
 
 func (l *scopeLRU) clear() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.order, l.byKey = nil, nil
+	l.front.Store(nil)
 }
 
 // useScope records a use of key and drops the least recently used scope past MaxScopes.

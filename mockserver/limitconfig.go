@@ -115,8 +115,8 @@ func pairOf(name string, l RateLimits) (LimitOverride, error) {
 // then changes at run time (every model, then the model itself).
 func (rl *rateLimiter) limitsFor(model string) RateLimits {
 	l := rl.catalogued(model)
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
+	rl.mu.RLock()
+	defer rl.mu.RUnlock()
 	return rl.limitsLocked(l, model)
 }
 
@@ -127,8 +127,8 @@ func (rl *rateLimiter) limitsLocked(l RateLimits, model string) RateLimits {
 
 // tpmEstimate returns the estimate mode in force.
 func (rl *rateLimiter) tpmEstimate() string {
-	rl.mu.Lock()
-	defer rl.mu.Unlock()
+	rl.mu.RLock()
+	defer rl.mu.RUnlock()
 	return rl.tpmEstimateLocked()
 }
 

@@ -24,9 +24,9 @@ type rateLimiter struct {
 	backend ratelimit.Backend // in memory, or shared in Redis (WithRedis)
 	headers bool
 
-	mu    sync.Mutex // guards start, run, the estimates, notBefore, premature and accountOf
-	start limitLayer // what the options given to New say
-	run   limitLayer // what was changed at run time (SetLimits, PATCH /_mock/config)
+	mu    sync.RWMutex // guards start, run, the estimates, notBefore, premature and accountOf
+	start limitLayer   // what the options given to New say
+	run   limitLayer   // what was changed at run time (SetLimits, PATCH /_mock/config)
 	// startEstimate and runEstimate are the TPM estimate modes of the options and of run
 	// time ("" when not changed at run time).
 	startEstimate, runEstimate string
@@ -83,22 +83,28 @@ func (s *Server) admitInto(c *call, apiKey string, names *keyNames, adm *admissi
 	rl := s.rates
 	now := s.clock.Now()
 	catalogued := rl.catalogued(c.modelID)
-	// The scope, its limits, the estimate mode and the premature-retry record, in one hold
-	// of the lock.
-	rl.mu.Lock()
+	// The scope, its limits and the estimate mode, read in one hold of the lock, shared with
+	// other requests; the premature-retry record, written only when the client was told
+	// to wait, takes it alone.
+	rl.mu.RLock()
 	key := rl.scopeLocked(apiKey, names, c.modelID)
 	lim := rl.limitsLocked(catalogued, c.modelID)
 	mode := rl.tpmEstimateLocked()
+	_, toldToWait := rl.notBefore[key]
+	rl.mu.RUnlock()
 	*adm = admission{key: key, limits: lim, at: now}
-	if nb, ok := rl.notBefore[key]; ok {
-		if now.Before(nb) {
-			adm.premature = true
-			rl.premature[key]++
-		} else {
-			delete(rl.notBefore, key)
+	if toldToWait {
+		rl.mu.Lock()
+		if nb, ok := rl.notBefore[key]; ok {
+			if now.Before(nb) {
+				adm.premature = true
+				rl.premature[key]++
+			} else {
+				delete(rl.notBefore, key)
+			}
 		}
+		rl.mu.Unlock()
 	}
-	rl.mu.Unlock()
 	rl.useScope(key)
 
 	estimate := estimateOf(mode, c)

@@ -35,6 +35,7 @@ type usageBook struct {
 // add counts one request of the key labelled label (keyLabel).
 func (u *usageBook) add(label string, m *Model, modelID string, prompt, completion int, cu cacheUse) {
 	k := usageKey{label, modelID}
+	price := cost(m, prompt, completion, cu) // outside the lock, which every request takes
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	r, ok := u.m[k]
@@ -53,7 +54,7 @@ func (u *usageBook) add(label string, m *Model, modelID string, prompt, completi
 	r.CachedTokens += cu.cachedTokens()
 	r.ExplicitCachedTokens += cu.hit
 	r.CacheCreationTokens += cu.created
-	r.CostUSD += cost(m, prompt, completion, cu)
+	r.CostUSD += price
 }
 
 // cost prices one request: input and output per million tokens, in the tier of its input

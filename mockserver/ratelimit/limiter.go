@@ -165,6 +165,10 @@ func (l *Limiter) shard(k Key) *shard {
 func (l *Limiter) Admit(key Key, limits Limits, estimate int, now time.Time) (Ticket, *Denial) {
 	est := max(int64(estimate), 0)
 	sh := l.shard(key)
+	// The ticket is made before the lock is taken, so that its allocation (and any garbage
+	// collection work it is charged) never holds up the other requests of the shard; a
+	// refusal leaves it unused.
+	t := new(ticket)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	ms := l.observe(now.UnixMilli())
@@ -194,7 +198,8 @@ func (l *Limiter) Admit(key Key, limits Limits, estimate int, now time.Time) (Ti
 	if sh.ops > len(sh.m)/2+sweepSlack {
 		sh.sweep(ms)
 	}
-	return Ticket{p: &ticket{s: s, ms: ms, tok: est}}, nil
+	*t = ticket{s: s, ms: ms, tok: est}
+	return Ticket{p: t}, nil
 }
 
 // Settle replaces the tokens that t's request counts in its window by actualTokens, the
