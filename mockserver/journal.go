@@ -186,7 +186,8 @@ type journal struct {
 
 	mu     sync.Mutex // guards buf, head, n, bytes, seq, clears
 	buf    []RequestRecord
-	head   int // index of the oldest record
+	sizes  []int // recordSize of each record in buf, so that evicting one reads none of it
+	head   int   // index of the oldest record
 	n      int // records held
 	bytes  int // total recordSize of the records held
 	seq    int64
@@ -220,15 +221,18 @@ func (j *journal) add(r RequestRecord) int64 {
 	j.seq++
 	r.Seq = j.seq
 	if j.buf == nil {
-		j.buf = make([]RequestRecord, j.size)
+		j.buf, j.sizes = make([]RequestRecord, j.size), make([]int, j.size)
 	}
 	for j.n > 0 && (j.n == j.size || (j.maxBytes > 0 && j.bytes+size > j.maxBytes)) {
-		j.bytes -= recordSize(&j.buf[j.head])
-		j.buf[j.head] = RequestRecord{}
+		j.bytes -= j.sizes[j.head]
+		if j.n < j.size { // (a full journal's oldest slot takes the new record next)
+			j.buf[j.head] = RequestRecord{}
+		}
 		j.head = (j.head + 1) % j.size
 		j.n--
 	}
-	j.buf[(j.head+j.n)%j.size] = r
+	at := (j.head + j.n) % j.size
+	j.buf[at], j.sizes[at] = r, size
 	j.n++
 	j.bytes += size
 	return r.Seq
