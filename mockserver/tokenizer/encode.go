@@ -253,7 +253,7 @@ func (e *encoder) pieces(text string) bool {
 				}
 				continue
 			}
-			ids = e.t.mergeLong(piece, ids)
+			ids = e.t.encodePiece(piece, ids)
 			e.t.memo.put(piece, ids)
 		}
 		e.scratch = ids

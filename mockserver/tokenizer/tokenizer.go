@@ -8,8 +8,9 @@ import (
 // Tokenizer counts and encodes text with Qwen's vocabulary. It is immutable apart
 // from its internal caches, and all methods are safe for concurrent use.
 type Tokenizer struct {
-	vocab *vocabIndex  // ordinary token bytes <-> id
-	merge *mergeTables // tables of mergeLong
+	vocab *vocabIndex      // ordinary token bytes <-> id
+	merge *mergeTables     // tables of mergeLong
+	bt    *backtrackTables // tables of backtrack
 	cache *countCache
 	memo  *pieceMemo
 }

@@ -127,10 +127,15 @@ func load(gz []byte) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
+	bt, err := newBacktrackTables(x, merge)
+	if err != nil {
+		return nil, err
+	}
 	x.hash = nil // only needed to build the pair table
 	return &Tokenizer{
 		vocab: x,
 		merge: merge,
+		bt:    bt,
 		cache: newCountCache(defaultCacheBytes, cacheMinLen),
 		memo:  newPieceMemo(),
 	}, nil

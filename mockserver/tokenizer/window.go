@@ -60,7 +60,7 @@ func (e *encoder) mergeWindow(w string, volatile bool) bool {
 	e.out.windowBytes += len(w)
 	if w != e.lastWindow {
 		e.out.merged++
-		e.lastIDs = e.t.mergeLong(w, e.lastIDs[:0])
+		e.lastIDs = e.t.encodePiece(w, e.lastIDs[:0])
 		if volatile {
 			w = strings.Clone(w)
 		}
