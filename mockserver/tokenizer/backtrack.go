@@ -52,8 +52,10 @@ type backtrackTables struct {
 	// and the id+1 of the token the node spells, or 0 (the remaining bits).
 	trie []uint64
 	// split holds, for each token, the two tokens whose merge makes it, left then
+	// right (a single byte holds itself twice), and its length: left in the low
+	// idBits, right in the next idBits, the length above.
 	// right; a single byte holds itself twice.
-	split []int32
+	split []uint64
 	// nextPrefix holds, for each token, its longest proper prefix that is a
 	// token, or -1.
 	nextPrefix []int32
@@ -76,7 +78,7 @@ type backtrackTables struct {
 
 const (
 	pairFilterBits = 17 // 131,072 words of 64 bits
-	validCacheBits = 16
+	validCacheBits = 17
 )
 
 // filterMask returns the word and the two bits of the pair filter for a, b.
@@ -104,7 +106,7 @@ func trieTok(v uint64) int32    { return int32(v>>trieTokShift) - 1 }
 // newBacktrackTables builds the tables from the vocabulary and the pair table.
 func newBacktrackTables(x *vocabIndex, m *mergeTables) (*backtrackTables, error) {
 	b := &backtrackTables{
-		split:      make([]int32, 2*NumOrdinaryTokens),
+		split:      make([]uint64, NumOrdinaryTokens),
 		nextPrefix: make([]int32, NumOrdinaryTokens),
 		tokLen:     make([]uint8, NumOrdinaryTokens),
 	}
@@ -137,7 +139,7 @@ func newBacktrackTables(x *vocabIndex, m *mergeTables) (*backtrackTables, error)
 	// The pairs of lower rank than id only matter: validPair is given limit id.
 	for id := range int32(NumOrdinaryTokens) {
 		s := x.token(id)
-		b.split[2*id], b.split[2*id+1] = id, id
+		b.split[id] = splitEntry(id, id, len(s))
 		if len(s) == 1 {
 			continue
 		}
@@ -148,7 +150,7 @@ func newBacktrackTables(x *vocabIndex, m *mergeTables) (*backtrackTables, error)
 				continue
 			}
 			if b.validPairBelow(m, left, right, id) {
-				b.split[2*id], b.split[2*id+1] = left, right
+				b.split[id] = splitEntry(left, right, len(s))
 				found = true
 				break
 			}
@@ -368,8 +370,9 @@ func (b *backtrackTables) firstValid(m *mergeTables, a, c int32) int32 {
 // validPairBelow is validPair with merges of rank limit or above ignored.
 func (b *backtrackTables) validPairBelow(m *mergeTables, a, c, limit int32) bool {
 	split := b.split
+	sa, sc := split[a], split[c]
 	for {
-		if int(b.tokLen[a])+int(b.tokLen[c]) <= maxTokenLen && b.mayPair(a, c) {
+		if splitLen(sa)+splitLen(sc) <= maxTokenLen && b.mayPair(a, c) {
 			if r := m.pairCached(a, c); r >= 0 && r < limit {
 				return false
 			}
@@ -378,27 +381,40 @@ func (b *backtrackTables) validPairBelow(m *mergeTables, a, c, limit int32) bool
 		// end.
 		if a > c {
 			limit = a
-			a = split[2*a+1]
+			a = splitRight(sa)
 			if a == limit {
 				limit = c + 1
-				c = split[2*c]
+				c = splitLeft(sc)
 				if c+1 == limit {
 					return true
 				}
+				sc = split[c]
+			} else {
+				sa = split[a]
 			}
 		} else {
 			limit = c + 1
-			c = split[2*c]
+			c = splitLeft(sc)
 			if c+1 == limit {
 				limit = a
-				a = split[2*a+1]
+				a = splitRight(sa)
 				if a == limit {
 					return true
 				}
+				sa = split[a]
+			} else {
+				sc = split[c]
 			}
 		}
 	}
 }
+
+func splitEntry(left, right int32, n int) uint64 {
+	return uint64(left) | uint64(right)<<idBits | uint64(n)<<(2*idBits)
+}
+func splitLeft(v uint64) int32  { return int32(v & idMask) }
+func splitRight(v uint64) int32 { return int32(v >> idBits & idMask) }
+func splitLen(v uint64) int     { return int(v >> (2 * idBits)) }
 
 // pairCached returns the token made of tokens a then b, or noRank, through the
 // pair cache.
@@ -493,5 +509,8 @@ func (t *Tokenizer) backtrack(piece string, out []int) []int {
 // faster than the merge on pieces of every length (2 to 4 times on pieces of 4 to
 // 64 bytes, and more on pieces of long tokens); mergeLong stays as its reference.
 func (t *Tokenizer) encodePiece(piece string, out []int) []int {
+	if t.mergeOnly {
+		return t.mergeLong(piece, out)
+	}
 	return t.backtrack(piece, out)
 }

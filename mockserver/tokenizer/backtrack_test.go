@@ -62,7 +62,10 @@ func TestBacktrackTables(t *testing.T) {
 		if got := b.longestPrefix(s, len(s)); int(got) != id {
 			t.Fatalf("longestPrefix(%q) = %d, want %d", s, got, id)
 		}
-		l, r := int(b.split[2*id]), int(b.split[2*id+1])
+		l, r := int(splitLeft(b.split[id])), int(splitRight(b.split[id]))
+		if splitLen(b.split[id]) != len(s) {
+			t.Fatalf("split length of %q = %d", s, splitLen(b.split[id]))
+		}
 		if len(s) == 1 {
 			if l != id || r != id {
 				t.Fatalf("split of byte %q = %d, %d; want itself", s, l, r)

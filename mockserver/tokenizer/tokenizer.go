@@ -11,8 +11,11 @@ type Tokenizer struct {
 	vocab *vocabIndex      // ordinary token bytes <-> id
 	merge *mergeTables     // tables of mergeLong
 	bt    *backtrackTables // tables of backtrack
-	cache *countCache
-	memo  *pieceMemo
+	// mergeOnly makes encodePiece merge every piece with mergeLong, for
+	// benchmarks that compare the two.
+	mergeOnly bool
+	cache     *countCache
+	memo      *pieceMemo
 }
 
 // Encode returns the token ids of text. The 26 special tokens are recognised
