@@ -269,7 +269,7 @@ func (b *backtrackTables) buildTrie(x *vocabIndex) error {
 			}
 		}
 	}
-	b.trie = slices.Clip(b.trie)
+	b.trie = slices.Clone(b.trie) // drop the spare capacity
 	return nil
 }
 
