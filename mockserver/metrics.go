@@ -7,9 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/qwenmock/qwenmock/mockserver/ratelimit"
 )
 
@@ -59,89 +56,67 @@ type callStats struct {
 // metrics is the pipeline's observer: serveChat calls request once per finished chat
 // request, admit calls decision once per limiter answer. A nil *metrics does nothing.
 type metrics struct {
-	reg  *prometheus.Registry
+	reg  *metricRegistry
 	vllm *vllmMetrics
 
-	requests  *prometheus.CounterVec
-	duration  *prometheus.HistogramVec
-	tokens    *prometheus.CounterVec
-	decisions *prometheus.CounterVec
-	faults    *prometheus.CounterVec
-	streams   prometheus.Gauge
+	requests  *metricFamily
+	duration  *metricFamily
+	tokens    *metricFamily
+	decisions *metricFamily
+	faults    *metricFamily
+	streams   *metricSeries
 
-	genDuration *prometheus.HistogramVec
-	genTTFT     *prometheus.HistogramVec
-	genTPOT     *prometheus.HistogramVec
+	genDuration *metricFamily
+	genTTFT     *metricFamily
+	genTPOT     *metricFamily
 }
 
 func newMetrics(s *Server) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
-	model := []string{"model"}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "qwenmock_requests_total",
-		Help: "Chat requests answered, by model, API shape, HTTP status and error code (empty on success).",
-	}, []string{"model", "shape", "status", "code"})
-	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "qwenmock_request_duration_seconds",
-		Help:    "Wall time from a chat request's arrival to its last byte.",
-		Buckets: genAIDurationBuckets,
-	}, []string{"model", "shape"})
-	m.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "qwenmock_tokens_total",
-		Help: "Tokens of answered requests by model and type: input, output (what reached the client), reasoning (part of output), cached (part of input).",
-	}, append(model, "type"))
-	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "qwenmock_rate_limit_decisions_total",
-		Help: "Rate-limiter decisions by model, dimension (rpm, tpm, rps, tps, burst) and result (admitted: one per enforced dimension; rejected: the dimension that refused).",
-	}, append(model, "dimension", "result"))
-	m.faults = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "qwenmock_faults_injected_total",
-		Help: "Injected faults by kind.",
-	}, []string{"kind"})
-	m.streams = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "qwenmock_open_streams",
-		Help: "Streamed answers being written now.",
+	r := newMetricRegistry()
+	m := &metrics{reg: r}
+	m.requests = r.family("qwenmock_requests_total",
+		"Chat requests answered, by model, API shape, HTTP status and error code (empty on success).",
+		kindCounter, []string{"model", "shape", "status", "code"})
+	m.duration = r.family("qwenmock_request_duration_seconds",
+		"Wall time from a chat request's arrival to its last byte.",
+		kindHistogram, []string{"model", "shape"}, genAIDurationBuckets...)
+	m.tokens = r.family("qwenmock_tokens_total",
+		"Tokens of answered requests by model and type: input, output (what reached the client), reasoning (part of output), cached (part of input).",
+		kindCounter, []string{"model", "type"})
+	m.decisions = r.family("qwenmock_rate_limit_decisions_total",
+		"Rate-limiter decisions by model, dimension (rpm, tpm, rps, tps, burst) and result (admitted: one per enforced dimension; rejected: the dimension that refused).",
+		kindCounter, []string{"model", "dimension", "result"})
+	m.faults = r.family("qwenmock_faults_injected_total", "Injected faults by kind.", kindCounter, []string{"kind"})
+	m.streams = r.single("qwenmock_open_streams", "Streamed answers being written now.", kindGauge)
+
+	journalEntries := r.family("qwenmock_journal_entries", "Requests held in the journal (GET /_mock/requests).", kindGauge, nil)
+	r.collect(func(emit func(*metricFamily, float64, ...string)) {
+		emit(journalEntries, float64(s.journal.len()))
 	})
-	journalEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "qwenmock_journal_entries",
-		Help: "Requests held in the journal (GET /_mock/requests).",
-	}, func() float64 { return float64(s.journal.len()) })
+	r.collect(rateLimitGauges(r, s))
 
 	genai := []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_response_model"}
-	m.genDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "gen_ai_server_request_duration_seconds",
-		Help:    "GenAI server request duration (OpenTelemetry semantic conventions " + GenAISemconvVersion + ").",
-		Buckets: genAIDurationBuckets,
-	}, append(genai, "error_type"))
-	m.genTTFT = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "gen_ai_server_time_to_first_token_seconds",
-		Help:    "Time to the first streamed token of successful responses (OpenTelemetry semantic conventions " + GenAISemconvVersion + ").",
-		Buckets: genAITTFTBuckets,
-	}, genai)
-	m.genTPOT = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "gen_ai_server_time_per_output_token_seconds",
-		Help:    "Time per output token after the first of successful streamed responses (OpenTelemetry semantic conventions " + GenAISemconvVersion + ").",
-		Buckets: genAITPOTBuckets,
-	}, genai)
-	semconv := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name:        "qwenmock_genai_semconv_info",
-		Help:        "The OpenTelemetry GenAI semantic-conventions version the gen_ai_* families follow.",
-		ConstLabels: prometheus.Labels{"version": GenAISemconvVersion},
-	})
-	semconv.Set(1)
+	m.genDuration = r.family("gen_ai_server_request_duration_seconds",
+		"GenAI server request duration (OpenTelemetry semantic conventions "+GenAISemconvVersion+").",
+		kindHistogram, append(genai, "error_type"), genAIDurationBuckets...)
+	m.genTTFT = r.family("gen_ai_server_time_to_first_token_seconds",
+		"Time to the first streamed token of successful responses (OpenTelemetry semantic conventions "+GenAISemconvVersion+").",
+		kindHistogram, genai, genAITTFTBuckets...)
+	m.genTPOT = r.family("gen_ai_server_time_per_output_token_seconds",
+		"Time per output token after the first of successful streamed responses (OpenTelemetry semantic conventions "+GenAISemconvVersion+").",
+		kindHistogram, genai, genAITPOTBuckets...)
+	r.family("qwenmock_genai_semconv_info",
+		"The OpenTelemetry GenAI semantic-conventions version the gen_ai_* families follow.",
+		kindGauge, []string{"version"}).with(GenAISemconvVersion).gaugeSet(1)
 
-	m.reg.MustRegister(m.requests, m.duration, m.tokens, m.decisions, m.faults, m.streams,
-		journalEntries, &remainingCollector{s: s}, m.genDuration, m.genTTFT, m.genTPOT, semconv)
 	if s.cfg.vllmMetrics {
-		m.vllm = newVLLMMetrics(m.reg)
+		m.vllm = newVLLMMetrics(r)
 	}
 	return m
 }
 
-// handler serves the registry in the Prometheus text (or negotiated) format.
-func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
-}
+// handler serves the metrics in the Prometheus text format.
+func (m *metrics) handler() http.Handler { return m.reg.handler() }
 
 // modelLabel keeps the model label bounded: a model the catalogue knows keeps the name the
 // client used (an id or an alias), any other name becomes "_unknown".
@@ -161,17 +136,17 @@ func (m *metrics) request(c *call, rec *RequestRecord, elapsed time.Duration) {
 		return
 	}
 	model := modelLabel(c, rec)
-	m.requests.WithLabelValues(model, rec.Shape, strconv.Itoa(rec.Status), rec.ErrorCode).Inc()
-	m.duration.WithLabelValues(model, rec.Shape).Observe(elapsed.Seconds())
+	m.requests.with(model, rec.Shape, strconv.Itoa(rec.Status), rec.ErrorCode).inc()
+	m.duration.with(model, rec.Shape).observe(elapsed.Seconds())
 	if rec.Fault != "" {
-		m.faults.WithLabelValues(rec.Fault).Inc()
+		m.faults.with(rec.Fault).inc()
 	}
 	ok := rec.Status == http.StatusOK
 	if ok {
-		m.tokens.WithLabelValues(model, "input").Add(float64(rec.PromptTokens))
-		m.tokens.WithLabelValues(model, "output").Add(float64(rec.CompletionTokens))
-		m.tokens.WithLabelValues(model, "reasoning").Add(float64(c.stats.reasoning))
-		m.tokens.WithLabelValues(model, "cached").Add(float64(rec.CachedTokens))
+		m.tokens.with(model, "input").add(rec.PromptTokens)
+		m.tokens.with(model, "output").add(rec.CompletionTokens)
+		m.tokens.with(model, "reasoning").add(c.stats.reasoning)
+		m.tokens.with(model, "cached").add(rec.CachedTokens)
 	}
 
 	responseModel := ""
@@ -185,13 +160,13 @@ func (m *metrics) request(c *call, rec *RequestRecord, elapsed time.Duration) {
 		errType = "_OTHER"
 	}
 	labels := []string{"chat", GenAIProvider, model, responseModel}
-	m.genDuration.WithLabelValues(append(labels, errType)...).Observe(elapsed.Seconds())
+	m.genDuration.with(append(labels, errType)...).observe(elapsed.Seconds())
 	var ttft time.Duration
 	if ok && errType == "" && !c.stats.firstFrame.IsZero() {
 		ttft = c.stats.firstFrame.Sub(c.start)
-		m.genTTFT.WithLabelValues(labels...).Observe(ttft.Seconds())
+		m.genTTFT.with(labels...).observe(ttft.Seconds())
 		if rec.CompletionTokens > 1 {
-			m.genTPOT.WithLabelValues(labels...).Observe((elapsed - ttft).Seconds() / float64(rec.CompletionTokens-1))
+			m.genTPOT.with(labels...).observe((elapsed - ttft).Seconds() / float64(rec.CompletionTokens-1))
 		}
 	}
 	m.vllm.request(model, rec, elapsed, ttft, c.stats.firstFrame.IsZero())
@@ -203,11 +178,11 @@ func (m *metrics) decision(model string, adm *admission, enforced []string) {
 		return
 	}
 	if !adm.admitted && adm.deniedBy != "" {
-		m.decisions.WithLabelValues(model, adm.deniedBy, "rejected").Inc()
+		m.decisions.with(model, adm.deniedBy, "rejected").inc()
 		return
 	}
 	for _, d := range enforced {
-		m.decisions.WithLabelValues(model, d, "admitted").Inc()
+		m.decisions.with(model, d, "admitted").inc()
 	}
 }
 
@@ -216,9 +191,9 @@ func (m *metrics) streamOpen(delta int) {
 	if m == nil {
 		return
 	}
-	m.streams.Add(float64(delta))
+	m.streams.gaugeAdd(int64(delta))
 	if m.vllm != nil {
-		m.vllm.running.Add(float64(delta))
+		m.vllm.running.gaugeAdd(int64(delta))
 	}
 }
 
@@ -261,39 +236,30 @@ func (s *Server) enforcedDimensions(l RateLimits) []string {
 	return out
 }
 
-// remainingCollector exports GET /_mock/limits as gauges at scrape time.
-type remainingCollector struct{ s *Server }
-
-var (
-	remainingDesc = prometheus.NewDesc("qwenmock_rate_limit_remaining",
+// rateLimitGauges exports GET /_mock/limits as gauges at scrape time.
+func rateLimitGauges(r *metricRegistry, s *Server) func(emit func(*metricFamily, float64, ...string)) {
+	labels := []string{"scope", "model", "dimension"}
+	remaining := r.family("qwenmock_rate_limit_remaining",
 		"Quota left in the current window per scope (account, or a redacted key), model and dimension (requests, tokens); at most MetricsMaxScopes scopes, fewest requests left first.",
-		[]string{"scope", "model", "dimension"}, nil)
-	limitDesc = prometheus.NewDesc("qwenmock_rate_limit_limit",
+		kindGauge, labels)
+	limit := r.family("qwenmock_rate_limit_limit",
 		"The per-minute limit that applies per scope, model and dimension (requests, tokens); same scopes as qwenmock_rate_limit_remaining.",
-		[]string{"scope", "model", "dimension"}, nil)
-	scopesDesc = prometheus.NewDesc("qwenmock_rate_limit_scopes",
-		"Rate-limit scopes whose window holds requests, exported or not.", nil, nil)
-)
-
-func (rc *remainingCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- remainingDesc
-	ch <- limitDesc
-	ch <- scopesDesc
-}
-
-func (rc *remainingCollector) Collect(ch chan<- prometheus.Metric) {
-	states := rc.s.Limits()
-	ch <- prometheus.MustNewConstMetric(scopesDesc, prometheus.GaugeValue, float64(len(states)))
-	for _, st := range closestToLimit(states, MetricsMaxScopes) {
-		for _, d := range []struct {
-			name             string
-			limit, remaining int
-		}{{"requests", st.RPM, st.RemainingRequests}, {"tokens", st.TPM, st.RemainingTokens}} {
-			if d.limit <= 0 {
-				continue // unlimited: nothing remains to count down
+		kindGauge, labels)
+	scopes := r.family("qwenmock_rate_limit_scopes", "Rate-limit scopes whose window holds requests, exported or not.", kindGauge, nil)
+	return func(emit func(*metricFamily, float64, ...string)) {
+		states := s.Limits()
+		emit(scopes, float64(len(states)))
+		for _, st := range closestToLimit(states, MetricsMaxScopes) {
+			for _, d := range []struct {
+				name             string
+				limit, remaining int
+			}{{"requests", st.RPM, st.RemainingRequests}, {"tokens", st.TPM, st.RemainingTokens}} {
+				if d.limit <= 0 {
+					continue // unlimited: nothing remains to count down
+				}
+				emit(remaining, float64(d.remaining), st.Account, st.Model, d.name)
+				emit(limit, float64(d.limit), st.Account, st.Model, d.name)
 			}
-			ch <- prometheus.MustNewConstMetric(remainingDesc, prometheus.GaugeValue, float64(d.remaining), st.Account, st.Model, d.name)
-			ch <- prometheus.MustNewConstMetric(limitDesc, prometheus.GaugeValue, float64(d.limit), st.Account, st.Model, d.name)
 		}
 	}
 }

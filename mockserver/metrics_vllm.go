@@ -3,8 +3,6 @@ package mockserver
 import (
 	"net/http"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // vLLM's bucket boundaries (vllm/v1/metrics/loggers.py).
@@ -20,24 +18,24 @@ var (
 // Grafana dashboard queries, labelled model_name. qwenmock has no queue, prefill or KV cache:
 // num_requests_waiting and kv_cache_usage_perc stay 0 and queue time is observed as 0.
 type vllmMetrics struct {
-	running, waiting, kvCache               prometheus.Gauge
-	promptTokens, generationTokens, success *prometheus.CounterVec
-	e2e, ttft, itl, tpot, queue             *prometheus.HistogramVec
-	promptHist, generationHist              *prometheus.HistogramVec
+	running, waiting, kvCache               *metricSeries
+	promptTokens, generationTokens, success *metricFamily
+	e2e, ttft, itl, tpot, queue             *metricFamily
+	promptHist, generationHist              *metricFamily
 }
 
-func newVLLMMetrics(reg *prometheus.Registry) *vllmMetrics {
+func newVLLMMetrics(r *metricRegistry) *vllmMetrics {
 	model := []string{"model_name"}
-	hist := func(name, help string, buckets []float64) *prometheus.HistogramVec {
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, model)
+	hist := func(name, help string, buckets []float64) *metricFamily {
+		return r.family(name, help, kindHistogram, model, buckets...)
 	}
-	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(model, labels...))
+	counter := func(name, help string, labels ...string) *metricFamily {
+		return r.family(name, help, kindCounter, append(model, labels...))
 	}
-	gauge := func(name, help string) prometheus.Gauge {
-		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	gauge := func(name, help string) *metricSeries {
+		return r.single(name, help, kindGauge)
 	}
-	v := &vllmMetrics{
+	return &vllmMetrics{
 		running:          gauge("vllm:num_requests_running", "Requests being streamed now."),
 		waiting:          gauge("vllm:num_requests_waiting", "Requests waiting (always 0: qwenmock has no queue)."),
 		kvCache:          gauge("vllm:kv_cache_usage_perc", "KV-cache usage (always 0: qwenmock has no KV cache)."),
@@ -52,9 +50,6 @@ func newVLLMMetrics(reg *prometheus.Registry) *vllmMetrics {
 		promptHist:       hist("vllm:request_prompt_tokens", "Prompt tokens per successful request.", vllmTokenBuckets),
 		generationHist:   hist("vllm:request_generation_tokens", "Generated tokens per successful request.", vllmTokenBuckets),
 	}
-	reg.MustRegister(v.running, v.waiting, v.kvCache, v.promptTokens, v.generationTokens, v.success,
-		v.e2e, v.ttft, v.itl, v.tpot, v.queue, v.promptHist, v.generationHist)
-	return v
 }
 
 // request records a finished request the way vLLM would: successes only, with
@@ -70,20 +65,20 @@ func (v *vllmMetrics) request(model string, rec *RequestRecord, elapsed, ttft ti
 	case rec.FinishReason == "length":
 		reason = "length"
 	}
-	v.success.WithLabelValues(model, reason).Inc()
-	v.promptTokens.WithLabelValues(model).Add(float64(rec.PromptTokens))
-	v.generationTokens.WithLabelValues(model).Add(float64(rec.CompletionTokens))
-	v.promptHist.WithLabelValues(model).Observe(float64(rec.PromptTokens))
-	v.generationHist.WithLabelValues(model).Observe(float64(rec.CompletionTokens))
-	v.e2e.WithLabelValues(model).Observe(elapsed.Seconds())
-	v.queue.WithLabelValues(model).Observe(0)
+	v.success.with(model, reason).inc()
+	v.promptTokens.with(model).add(rec.PromptTokens)
+	v.generationTokens.with(model).add(rec.CompletionTokens)
+	v.promptHist.with(model).observe(float64(rec.PromptTokens))
+	v.generationHist.with(model).observe(float64(rec.CompletionTokens))
+	v.e2e.with(model).observe(elapsed.Seconds())
+	v.queue.with(model).observe(0)
 	if notStreamed {
 		ttft = elapsed
 	}
-	v.ttft.WithLabelValues(model).Observe(ttft.Seconds())
+	v.ttft.with(model).observe(ttft.Seconds())
 	if rec.CompletionTokens > 1 {
 		per := (elapsed - ttft).Seconds() / float64(rec.CompletionTokens-1)
-		v.tpot.WithLabelValues(model).Observe(per)
-		v.itl.WithLabelValues(model).Observe(per)
+		v.tpot.with(model).observe(per)
+		v.itl.with(model).observe(per)
 	}
 }
