@@ -86,9 +86,6 @@ func (t *Tokenizer) runExact(text string, s *sink, window, huge, exact int) {
 	if s.limit < 0 {
 		return
 	}
-	if !utf8.ValidString(text) {
-		text = sanitize(text)
-	}
 	e := encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge, exact: exact}
 	for len(text) > 0 {
 		i, id := nextSpecial(text)
@@ -144,10 +141,20 @@ func sanitize(s string) string {
 // segment encodes text that holds no special token. It normalises the text to NFC
 // window by window, cutting windows where normalisation cannot interact, and feeds
 // the result to the pre-tokenizer. It reports whether encoding should go on.
+//
+// Bytes that are not valid UTF-8 are replaced window by window too, so CountLimit
+// never checks text it will not count. That equals sanitizing the whole text
+// first: windows are cut only before a byte that starts a rune, so a cut never
+// falls inside a valid sequence, and sanitize reads each invalid byte on its own.
+// (The special tokens, found first in the raw text, are ASCII, which sanitizing
+// leaves in place.)
 func (e *encoder) segment(seg string) bool {
 	for start := 0; start < len(seg); {
 		end := nfcBoundary(seg, start+e.window)
 		w := seg[start:end]
+		if !utf8.ValidString(w) {
+			w = sanitize(w)
+		}
 		if !nfcInert(w) {
 			w = nfcRef(w)
 		}
