@@ -1,7 +1,9 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -155,7 +157,7 @@ func (e *encoder) segment(seg string) bool {
 		if !utf8.ValidString(w) {
 			w = sanitize(w)
 		}
-		if !nfcInert(w) {
+		if !nfcInert(w) && !nfcStable(w) {
 			w = nfcRef(w)
 		}
 		e.out.normalized += end - start
@@ -190,6 +192,64 @@ func nfcInert(s string) bool {
 	}
 	return true
 }
+
+// nfcStable reports whether valid UTF-8 s holds only ASCII, characters U+4000
+// to U+9FFF, and characters of two bytes (U+0080 to U+07FF: Latin, Greek,
+// Cyrillic, Armenian, Hebrew, Arabic letters, ...) that stable2 marks: starters
+// that NFC leaves as they are and that combine with nothing before them. Such text
+// is its own NFC, in the reference's tables as in Go's: none of these characters
+// is one of the suspects nfcRef watches for, and two of them cannot compose, since
+// the second would have to combine with the one before it. nfcInert checks the
+// same for ASCII and CJK alone; this check costs a table look-up per two-byte
+// character, where x/text's quick check costs 10 ns or more per byte.
+func nfcStable(s string) bool {
+	m := stable2()
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && load64(s[i:i+8])&0x8080808080808080 == 0 {
+			i += 8
+			continue
+		}
+		switch c := s[i]; {
+		case c < utf8.RuneSelf:
+			i++
+		case c >= 0xc2 && c <= 0xdf:
+			if i+1 >= len(s) {
+				return false
+			}
+			k := uint(c&0x1f)<<6 | uint(s[i+1]&0x3f)
+			if m[k>>6]&(1<<(k&63)) == 0 {
+				return false
+			}
+			i += 2
+		case c >= 0xe4 && c <= 0xe9:
+			i += 3
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// stable2 marks, by code point, the characters of two bytes that nfcStable lets
+// through: those of combining class 0 that no character before them combines
+// with (BoundaryBefore), that NFC leaves unchanged, and that are not among the
+// suspects of nfcRef.
+var stable2 = sync.OnceValue(func() *[0x800 / 64]uint64 {
+	var m [0x800 / 64]uint64
+	list, _ := suspects()
+	for r := rune(0x80); r < 0x800; r++ {
+		s := string(r)
+		p := norm.NFC.PropertiesString(s)
+		if p.CCC() != 0 || !p.BoundaryBefore() || norm.NFC.String(s) != s {
+			continue
+		}
+		if _, suspect := slices.BinarySearch(list, r); suspect {
+			continue
+		}
+		m[r>>6] |= 1 << (r & 63)
+	}
+	return &m
+})
 
 // nfcBoundary returns the first offset at or after i where s can be split so that
 // both sides normalise independently, or len(s).
