@@ -174,6 +174,18 @@ func wordInputs(tk *Tokenizer, n int, long bool) []struct{ name, text string } {
 			}
 			inputs = append(inputs, struct{ name, text string }{c.name, text})
 		}
+		// Whitespace without newlines, one piece: vocabulary tokens of every
+		// length, and runs of spaces ended by tabs. The backtracking encoder
+		// tries many wrong lengths in such runs.
+		short := strings.NewReplacer("\n", "", "\r", "").Replace(vocabPieces(rng, clsSpace, 1, n+n/4))
+		var runs strings.Builder
+		for runs.Len() < n {
+			runs.WriteString(strings.Repeat(" ", 1+rng.IntN(130)))
+			runs.WriteString(strings.Repeat("\t", 1+rng.IntN(10)))
+		}
+		inputs = append(inputs,
+			struct{ name, text string }{"short-space-tokens", strings.ToValidUTF8(short[:min(n, len(short))], "")},
+			struct{ name, text string }{"space-tab-runs", runs.String()[:n]})
 	}
 	return inputs
 }
@@ -224,7 +236,7 @@ func BenchmarkHugeWord(b *testing.B) {
 		for _, limit := range []int{258048, 997952} {
 			for _, in := range inputs {
 				modes := []bool{false}
-				if strings.HasSuffix(in.name, "-tokens") {
+				if strings.HasSuffix(in.name, "-tokens") || strings.HasSuffix(in.name, "-runs") {
 					modes = append(modes, true)
 				}
 				for _, mergeOnly := range modes {
