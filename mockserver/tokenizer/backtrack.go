@@ -32,7 +32,10 @@ import (
 //
 // Every offset is marked dead at most once, so the encoder takes at most twice as
 // many steps as there are bytes, each a trie walk of at most maxTokenLen bytes and
-// a few validity tests; in practice it hardly ever backtracks.
+// at most maxTokenLen validity tests. On words it hardly ever backtracks (3 to 30
+// times per 100 tokens); in runs of whitespace or punctuation, where the longest
+// match is often wrong, it takes 2 to 6 tokens back per token, and firstValid's
+// cache answers most of the tests.
 //
 // validPair decides whether two tokens a, b are a valid pair without encoding
 // their bytes: it undoes the merges that made a, from its right end, and those
@@ -41,8 +44,9 @@ import (
 // have merged first (a lower rank, or the same rank further left). The merges are
 // undone with split: the two tokens whose merge made each token.
 //
-// The tables are built at load and hold no pointers: the double-array trie
-// (an array of uint64), split and nextPrefix (arrays of int32).
+// The tables are built at load and hold no pointers: the double-array trie, split,
+// runs, the pair filter and the cache are arrays of uint64, nextPrefix of int32,
+// tokLen of bytes.
 
 // backtrackTables are the tables of the backtracking encoder.
 type backtrackTables struct {
@@ -54,7 +58,6 @@ type backtrackTables struct {
 	// split holds, for each token, the two tokens whose merge makes it, left then
 	// right (a single byte holds itself twice), and its length: left in the low
 	// idBits, right in the next idBits, the length above.
-	// right; a single byte holds itself twice.
 	split []uint64
 	// nextPrefix holds, for each token, its longest proper prefix that is a
 	// token, or -1.
@@ -71,8 +74,7 @@ type backtrackTables struct {
 	// concatenation is a token: most pairs validPair asks about are not, and
 	// the filter (1 MiB) answers that from the processor's cache.
 	pairFilter []uint64
-	// valid caches validPair's answers: a direct-mapped table whose slots hold,
-	// packed to be read and written atomically, the two ids and the answer.
+	// valid caches firstValid's answers (see there).
 	valid []atomic.Uint64
 }
 
@@ -136,7 +138,8 @@ func newBacktrackTables(x *vocabIndex, m *mergeTables) (*backtrackTables, error)
 	// Find the merge that makes each token, in rank order, as the bpe crate does:
 	// the split (left, right) of token id into two tokens of lower rank that form
 	// a valid pair, as the merge of id's bytes leaves them before its last merge.
-	// The pairs of lower rank than id only matter: validPair is given limit id.
+	// Only the pairs of lower rank than id matter: validPairBelow is given limit
+	// id.
 	for id := range int32(NumOrdinaryTokens) {
 		s := x.token(id)
 		b.split[id] = splitEntry(id, id, len(s))
@@ -360,8 +363,19 @@ func (b *backtrackTables) firstValid(m *mergeTables, a, c int32) int32 {
 	if v := slot.Load(); v>>idBits == k {
 		return int32(v&idMask) - 1
 	}
+	// Walk down the prefixes. The answer for a prefix, if cached (the prefixes
+	// of a run's tokens are tokens asked about themselves), ends the walk.
 	r := c
-	for ; r >= 0 && !b.validPair(m, a, r); r = b.nextPrefix[r] {
+	for r >= 0 && !b.validPair(m, a, r) {
+		r = b.nextPrefix[r]
+		if r < 0 {
+			break
+		}
+		k := 1<<(2*idBits) | uint64(a)<<idBits | uint64(r)
+		if v := b.valid[(k*0x9e3779b97f4a7c15)>>(64-validCacheBits)].Load(); v>>idBits == k {
+			r = int32(v&idMask) - 1
+			break
+		}
 	}
 	slot.Store(k<<idBits | uint64(r+1))
 	return r
