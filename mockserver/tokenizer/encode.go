@@ -193,54 +193,66 @@ func nfcInert(s string) bool {
 	return true
 }
 
-// nfcStable reports whether valid UTF-8 s holds only ASCII, characters U+4000
-// to U+9FFF, and characters of two bytes (U+0080 to U+07FF: Latin, Greek,
-// Cyrillic, Armenian, Hebrew, Arabic letters, ...) that stable2 marks: starters
-// that NFC leaves as they are and that combine with nothing before them. Such text
-// is its own NFC, in the reference's tables as in Go's: none of these characters
-// is one of the suspects nfcRef watches for, and two of them cannot compose, since
-// the second would have to combine with the one before it. nfcInert checks the
-// same for ASCII and CJK alone; this check costs a table look-up per two-byte
-// character, where x/text's quick check costs 10 ns or more per byte.
+// nfcStable reports whether valid UTF-8 s holds only characters of up to three
+// bytes (U+0000 to U+FFFF) that stable marks: starters that NFC leaves as they are
+// and that combine with nothing before them. Such text is its own NFC, in the
+// reference's tables as in Go's: none of these characters is one of the suspects
+// nfcRef watches for, and two of them cannot compose, since the second would have
+// to combine with the one before it. nfcInert checks the same for ASCII and CJK
+// ideographs alone; this check costs a table look-up per character outside ASCII,
+// where x/text's quick check costs 10 ns or more per byte. It lets through
+// Latin, Greek, Cyrillic, Hebrew, Arabic, Hangul syllables, kana and the other
+// letters of the Basic Multilingual Plane, but no combining mark.
 func nfcStable(s string) bool {
-	m := stable2()
+	m := stable()
 	for i := 0; i < len(s); {
 		if i+8 <= len(s) && load64(s[i:i+8])&0x8080808080808080 == 0 {
 			i += 8
 			continue
 		}
+		var r uint
 		switch c := s[i]; {
 		case c < utf8.RuneSelf:
 			i++
-		case c >= 0xc2 && c <= 0xdf:
+			continue
+		case c < 0xe0:
 			if i+1 >= len(s) {
 				return false
 			}
-			k := uint(c&0x1f)<<6 | uint(s[i+1]&0x3f)
-			if m[k>>6]&(1<<(k&63)) == 0 {
+			r = uint(c&0x1f)<<6 | uint(s[i+1]&0x3f)
+			i += 2
+		case c < 0xf0:
+			if i+2 >= len(s) {
 				return false
 			}
-			i += 2
-		case c >= 0xe4 && c <= 0xe9:
+			r = uint(c&0x0f)<<12 | uint(s[i+1]&0x3f)<<6 | uint(s[i+2]&0x3f)
 			i += 3
 		default:
+			return false
+		}
+		if m[r>>6]&(1<<(r&63)) == 0 {
 			return false
 		}
 	}
 	return true
 }
 
-// stable2 marks, by code point, the characters of two bytes that nfcStable lets
+// stable marks, by code point, the characters below U+10000 that nfcStable lets
 // through: those of combining class 0 that no character before them combines
 // with (BoundaryBefore), that NFC leaves unchanged, and that are not among the
-// suspects of nfcRef.
-var stable2 = sync.OnceValue(func() *[0x800 / 64]uint64 {
-	var m [0x800 / 64]uint64
+// suspects of nfcRef. ASCII is marked too. It takes 8 KiB and is built on first
+// use.
+var stable = sync.OnceValue(func() *[0x10000 / 64]uint64 {
+	var m [0x10000 / 64]uint64
 	list, _ := suspects()
-	for r := rune(0x80); r < 0x800; r++ {
-		s := string(r)
-		p := norm.NFC.PropertiesString(s)
-		if p.CCC() != 0 || !p.BoundaryBefore() || norm.NFC.String(s) != s {
+	var b [utf8.UTFMax]byte
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xd800 && r < 0xe000 {
+			continue // surrogates are not UTF-8
+		}
+		s := b[:utf8.EncodeRune(b[:], r)]
+		p := norm.NFC.Properties(s)
+		if p.CCC() != 0 || !p.BoundaryBefore() || !norm.NFC.IsNormal(s) {
 			continue
 		}
 		if _, suspect := slices.BinarySearch(list, r); suspect {
