@@ -386,8 +386,8 @@ func (b *backtrackTables) validPairBelow(m *mergeTables, a, c, limit int32) bool
 	split := b.split
 	sa, sc := split[a], split[c]
 	for {
-		if splitLen(sa)+splitLen(sc) <= maxTokenLen && b.mayPair(a, c) {
-			if r := m.pairCached(a, c); r >= 0 && r < limit {
+		if n := splitLen(sa) + splitLen(sc); n <= maxTokenLen && b.mayPair(a, c) {
+			if r := m.pairRank(a, c, int32(n)); r >= 0 && r < limit {
 				return false
 			}
 		}
@@ -429,19 +429,6 @@ func splitEntry(left, right int32, n int) uint64 {
 func splitLeft(v uint64) int32  { return int32(v & idMask) }
 func splitRight(v uint64) int32 { return int32(v >> idBits & idMask) }
 func splitLen(v uint64) int     { return int(v >> (2 * idBits)) }
-
-// pairCached returns the token made of tokens a then b, or noRank, through the
-// pair cache.
-func (m *mergeTables) pairCached(a, b int32) int32 {
-	k := 1<<(2*idBits) | uint64(a)<<idBits | uint64(b)
-	slot := &m.cache[(k*0x9e3779b97f4a7c15)>>(64-pairCacheBits)]
-	if v := slot.Load(); v>>idBits == k {
-		return int32(v&idMask) - 1
-	}
-	r := m.pairID(a, b)
-	slot.Store(k<<idBits | uint64(r+1))
-	return r
-}
 
 // btScratch is reusable working memory for backtrack.
 type btScratch struct {
