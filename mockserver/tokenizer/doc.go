@@ -51,7 +51,11 @@
 //   - NFC runs over 64 KB windows cut where normalisation cannot interact (before a
 //     rune whose BoundaryBefore holds), so CountLimit never normalises much text it
 //     will not count. A window of only ASCII and CJK ideographs (U+4000–U+9FFF),
-//     which is its own NFC, is recognised by a byte scan and not normalised.
+//     which is its own NFC, is recognised by a byte scan and not normalised, and
+//     so is a window of characters below U+10000 that are stable starters (NFC
+//     leaves them and nothing combines with them from the left: the letters of
+//     most scripts), by a look-up in an 8 KiB table. Bytes that are not UTF-8 are
+//     replaced window by window too.
 //   - A hand-written pre-tokenizer (pretokenize.go) reproduces Pattern exactly as
 //     regexp2 runs it, in one pass. Property, exhaustive (every rune's class and case
 //     folding) and fuzz tests compare it with regexp2 running Pattern.
@@ -72,9 +76,10 @@
 //     two tokens are a valid pair is decided by undoing the merges that made them
 //     (a split table) and looking the pairs across the junction up in the pair
 //     table (behind a 1 MiB Bloom filter and a 512 KiB cache); the longest valid
-//     prefix of a token after another is cached (1 MiB). It costs 2–60 ns per
-//     byte, and is 1 to 10 times faster than the merge on pieces of every length
-//     and kind.
+//     prefix of a token after another is cached (1 MiB). It costs 0.15–45 ns per
+//     byte, and is as fast as the merge on random letters and punctuation, 1.6
+//     to 3 times faster on CJK and short whitespace tokens, and 5 to 100 times
+//     faster on long tokens and runs.
 //   - mergeLong (bpe.go) is the reference of the encoder's tests: the same merges
 //     in the same order as tiktoken's, over a linked list of parts that carry
 //     their token ids, in about linear time. Pair ranks come from a table of all
@@ -109,34 +114,36 @@
 // 0.02–0.18% for the worst case found, random sequences of vocabulary tokens of
 // 8–128 bytes, which cut badly.
 //
-// Cost: encoding costs at most about 60 ns per byte of a huge piece (the worst
-// case, random sequences of long letter tokens, much of it cache misses in the
-// trie and the pair tables), 2–25 ns per byte for long punctuation or whitespace
-// tokens and runs, and 50–100 ns per byte for random letters, punctuation or CJK
-// (short tokens, which pass the limits soonest); checking, normalising, splitting
-// and copying the text cost about 6 ms per MB more. CountLimit with limit L
-// stops within one window after the count passes L: it encodes the text that
-// holds L tokens plus at most one window (or the first 1 MiB of a piece, encoded
-// whole), and normalises at most 1 MiB more. Count has no limit: a 32 MB word of
-// random letters takes about 2.2 s, encoder or merge alike. Against the 997,952 tokens of the 1M-token
-// models, a 32 MB body made of long vocabulary tokens (one token per 10 to 48
-// bytes) must be encoded nearly whole before the limit is passed: 0.3–0.6 s of
-// CPU on a 2-vCPU machine under heavy load (the merge took 1.0–1.6 s in the same
-// runs). The tables of the encoder add about 0.13 s of CPU to the load and 6.4
-// MiB to the heap: the trie (333,010 slots of 8 bytes), the split and
-// longest-prefix tables (8 and 4 bytes a token), the Bloom filter and the cache
-// of valid prefixes (1 MiB each).
+// Cost: encoding costs at most about 45 ns per byte (random letters, whose tokens
+// are short, so that the limits pass soonest: about 80 ns per token), and 7–12 ns
+// per byte for random sequences of long letter, punctuation or whitespace tokens
+// and for CJK; checking, normalising, splitting and copying the text cost about 3
+// ms per MB more. CountLimit with limit L stops within one window after the count
+// passes L: it encodes the text that holds L tokens plus at most one window (or
+// the first 1 MiB of a piece, encoded whole), and normalises at most 1 MiB more.
+// Count has no limit: a 32 MB word of random letters takes about 2 s. Against the
+// 997,952 tokens of the 1M-token models, a 32 MB body made of long vocabulary
+// tokens (one token per 10 to 48 bytes) must be encoded nearly whole before the
+// limit is passed: 0.19–0.34 s of CPU on the 2-vCPU development machine (the merge
+// took 0.58–1.16 s in the same runs, and the code before the encoder 1.0–1.1 s);
+// about half of it is the encoding, much of that cache misses in the trie and the
+// pair tables. The tables of the encoder add about 0.1 s of CPU to the load and
+// 6.3 MiB to the heap: the trie (333,010 slots of 8 bytes), the split and
+// longest-prefix tables (8 and 4 bytes a token), the Bloom filter and the cache of
+// valid prefixes (1 MiB each).
 //
 // # Figures
 //
 // BenchmarkCount compares Count with tiktoken-go (regexp2 and its quadratic
 // merge) on 1 MB of English prose, Chinese prose and Go source in one run;
 // BenchmarkHugeWord reports the CPU time of CountLimit on one-word bodies of up
-// to 32 MB; BenchmarkLoadedHeap the live heap a loaded tokenizer adds and the
-// time of a full collection with it alive. On a shared 2-vCPU machine under
-// heavy load (ratios within one run): English 58×, Chinese 18× and Go source 18×
-// tiktoken-go's speed with a warm memo; the loaded tokenizer holds no pointers
-// the collector scans but the count cache's.
+// to 32 MB, with the encoder and with the merge; BenchmarkMergeLong the speed of
+// both on single 64 KB pieces; BenchmarkLoadedHeap the CPU time of the load, the
+// live heap a loaded tokenizer adds and the time of a full collection with it
+// alive. On a shared 2-vCPU machine (load about 4; ratios within one run):
+// English 27–31×, Chinese 24–26× and Go source 25–26× tiktoken-go's speed with a
+// warm memo; the loaded tokenizer holds no pointers the collector scans but the
+// count cache's.
 //
 // # Known limits
 //

@@ -20,10 +20,10 @@ const (
 	// and CJK sentences without punctuation, a few hundred bytes to a few KB. Such
 	// pieces are runs of one character or machine-made junk, and 64 KB windows
 	// keep their counts within about 0.2% (5–16 ppm for random characters) while
-	// a window costs at most about 4 ms.
+	// a window costs at most about 3 ms.
 	hugePiece = 64 << 10
 	// exactPiece is the length up to which a piece is encoded whole, exactly as
-	// the reference merges every piece: encoding 1 MiB costs at most about 60 ms.
+	// the reference merges every piece: encoding 1 MiB costs at most about 50 ms.
 	// Only longer pieces are encoded in windows of hugePiece bytes.
 	exactPiece = 1 << 20
 )

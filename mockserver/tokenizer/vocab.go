@@ -82,7 +82,7 @@ var defaultTokenizer = sync.OnceValues(func() (*Tokenizer, error) {
 })
 
 // Default returns the process-wide Qwen tokenizer, loading it on first use
-// (about 0.25 s of CPU and 18 MiB of tables without pointers). It panics only if the
+// (about 0.2 s of CPU and 18 MiB of tables without pointers). It panics only if the
 // embedded vocabulary is corrupt, which the package tests rule out.
 func Default() *Tokenizer {
 	t, err := defaultTokenizer()
