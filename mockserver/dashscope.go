@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -165,6 +166,26 @@ type promptDetails struct {
 
 type cacheCreationInfo struct {
 	Ephemeral5mInputTokens int `json:"ephemeral_5m_input_tokens"`
+}
+
+// appendPromptDetails appends what marshalJSON makes of d.
+func appendPromptDetails(dst []byte, d promptDetails) []byte {
+	dst = append(dst, `{"cached_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(d.CachedTokens), 10)
+	if d.CacheCreationInputTokens != nil {
+		dst = append(dst, `,"cache_creation_input_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(*d.CacheCreationInputTokens), 10)
+	}
+	if d.CacheCreation != nil {
+		dst = append(dst, `,"cache_creation":{"ephemeral_5m_input_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(d.CacheCreation.Ephemeral5mInputTokens), 10)
+		dst = append(dst, '}')
+	}
+	if d.CacheType != "" {
+		dst = append(dst, `,"cache_type":`...)
+		dst = appendJSONString(dst, d.CacheType)
+	}
+	return append(dst, '}')
 }
 
 func promptDetailsOf(u cacheUse) promptDetails {

@@ -25,8 +25,9 @@ const hexDigits = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string literal, escaping exactly as marshalJSON does
 // (no HTML escaping; U+2028 and U+2029 escaped; invalid UTF-8 replaced by U+FFFD), so that
-// hand-built stream chunks and encoded bodies agree byte for byte.
-func appendJSONString(dst []byte, s string) []byte {
+// hand-built stream chunks and encoded bodies agree byte for byte. s is a string or the bytes
+// of one (a stream's piece of text, which need not be copied into a string first).
+func appendJSONString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -57,7 +58,7 @@ func appendJSONString(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
+		r, size := decodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
@@ -76,6 +77,12 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// decodeRune is utf8.DecodeRune for a string or a byte slice, without converting either.
+func decodeRune[S ~string | ~[]byte](s S) (rune, int) {
+	var b [utf8.UTFMax]byte
+	return utf8.DecodeRune(b[:copy(b[:], s)])
 }
 
 // jsonErrorWithLine adds the line and column to a decoding error, so that a typo in a data

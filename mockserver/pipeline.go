@@ -38,9 +38,10 @@ type wireShape interface {
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireShape) {
 	c := s.newCall(r)
 	rec := RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
-	cw := &captureWriter{ResponseWriter: w, limit: s.cfg.journalBodyBytes}
+	cw := newCaptureWriter(w, s.cfg.journalBodyBytes)
 	drop := s.runChat(cw, r, shape, c, &rec)
 	rec.Response, rec.ResponseTruncated = cw.body()
+	cw.release()
 	elapsed := time.Since(c.start)
 	rec.DurationMs = float64(elapsed.Microseconds()) / 1000
 	rec.Seq = s.journal.add(rec)

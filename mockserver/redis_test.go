@@ -1,7 +1,6 @@
 package mockserver
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,16 +9,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
 )
-
-// quietRedis drops go-redis's own log lines (failed dials while a test has stopped the
-// server).
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-func init() { redis.SetLogger(quietRedis{}) }
 
 // newRedisReplicas returns n servers sharing the Redis m, each with its own request ids
 // (prefixed by the replica's letter, so bodies tell which replica answered).

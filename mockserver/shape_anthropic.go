@@ -521,47 +521,69 @@ func (a anthropicShape) writeResult(w http.ResponseWriter, r *http.Request, c *c
 // fragments), message_delta with the four usage fields, message_stop. It returns the
 // completion tokens delivered and whether the stream_drop fault cut the stream.
 func (a anthropicShape) stream(w http.ResponseWriter, c *call, res *result) (int, bool) {
-	st := newSSEWriter(w, c, func(e *Error, _ int) []byte {
+	st := newSSEWriter(w, c, func(c *call, e *Error, _ int) []byte {
 		_, body, _ := a.errorBody(e, c.id)
 		return anthropicFrame(nil, "error", body)
 	})
+	defer st.release()
 	s := a.s
 	ch := res.choices[0]
-	send := func(event string, data []byte) { st.write(anthropicFrame(nil, event, data)) }
-	var b []byte
+	// begin starts a frame in st's buffer; end writes it.
+	begin := func(event string) []byte {
+		b := append(st.frame(), "event:"...)
+		b = append(b, event...)
+		return append(b, "\ndata:"...)
+	}
+	end := func(b []byte) { st.send(append(b, "\n\n"...)) }
+	b := begin("message_start")
 	b = append(b, `{"type":"message_start","message":{"id":"msg_`...)
 	b = append(b, c.id...)
 	b = append(b, `","type":"message","role":"assistant","model":`...)
 	b = appendJSONString(b, c.modelID)
 	b = append(b, `,"content":[],"usage":{"input_tokens":`...)
 	b = strconv.AppendInt(b, int64(anthropicUsageOf(c, 0).InputTokens), 10)
-	b = append(b, `,"output_tokens":0}}}`...)
-	send("message_start", b)
+	end(append(b, `,"output_tokens":0}}}`...))
 
 	index, sent := 0, 0
 	open := func(block []byte) {
-		send("content_block_start", fmt.Appendf(nil, `{"type":"content_block_start","index":%d,"content_block":%s}`, index, block))
+		b := append(begin("content_block_start"), `{"type":"content_block_start","index":`...)
+		b = strconv.AppendInt(b, int64(index), 10)
+		b = append(b, `,"content_block":`...)
+		b = append(b, block...)
+		end(append(b, '}'))
 		if index == 0 {
-			send("ping", []byte(`{"type":"ping"}`))
+			end(append(begin("ping"), `{"type":"ping"}`...))
 		}
 	}
+	// delta starts a content_block_delta frame up to the delta's type.
+	delta := func() []byte {
+		b := append(begin("content_block_delta"), `{"type":"content_block_delta","index":`...)
+		b = strconv.AppendInt(b, int64(index), 10)
+		return append(b, `,"delta":{"type":`...)
+	}
 	deltas := func(ids []int, kind, field string) {
-		head := fmt.Sprintf(`{"type":"content_block_delta","index":%d,"delta":{"type":"%s","%s":`, index, kind, field)
-		s.eachChunk(st, ids, func(n int, piece string) {
-			send("content_block_delta", append(appendJSONString([]byte(head), piece), "}}"...))
+		s.eachChunk(st, ids, func(n int, piece []byte) {
+			b := appendJSONString(delta(), kind)
+			b = append(b, ',')
+			b = appendJSONString(b, field)
+			b = append(b, ':')
+			b = appendJSONString(b, piece)
+			end(append(b, "}}"...))
 			if st.err == nil {
 				sent += n
 			}
 		})
 	}
 	closeBlock := func() {
-		send("content_block_stop", fmt.Appendf(nil, `{"type":"content_block_stop","index":%d}`, index))
+		b := append(begin("content_block_stop"), `{"type":"content_block_stop","index":`...)
+		b = strconv.AppendInt(b, int64(index), 10)
+		end(append(b, '}'))
 		index++
 	}
 	if c.thinking && len(ch.reasoningIDs) > 0 {
 		open(thinkingBlock(""))
 		deltas(ch.reasoningIDs, "thinking_delta", "thinking")
-		send("content_block_delta", fmt.Appendf(nil, `{"type":"content_block_delta","index":%d,"delta":{"type":"signature_delta","signature":""}}`, index))
+		end(append(delta(), `"signature_delta","signature":""}}`...))
 		closeBlock()
 	}
 	if len(ch.toolCalls) == 0 {
@@ -578,10 +600,19 @@ func (a anthropicShape) stream(w http.ResponseWriter, c *call, res *result) (int
 		return sent, st.dropped()
 	}
 	sent = res.completionTokens
-	u := marshalJSON(anthropicUsageOf(c, sent))
-	send("message_delta", fmt.Appendf(nil, `{"type":"message_delta","delta":{"stop_reason":"%s","stop_sequence":null},"usage":%s}`,
-		anthropicStopReason(ch.finish), u))
-	send("message_stop", []byte(`{"type":"message_stop"}`))
+	u := anthropicUsageOf(c, sent)
+	b = append(begin("message_delta"), `{"type":"message_delta","delta":{"stop_reason":`...)
+	b = appendJSONString(b, anthropicStopReason(ch.finish))
+	b = append(b, `,"stop_sequence":null},"usage":{"input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.InputTokens), 10)
+	b = append(b, `,"output_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.OutputTokens), 10)
+	b = append(b, `,"cache_creation_input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CacheCreationInputTokens), 10)
+	b = append(b, `,"cache_read_input_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CacheReadInputTokens), 10)
+	end(append(b, "}}"...))
+	end(append(begin("message_stop"), `{"type":"message_stop"}`...))
 	return sent, st.dropped()
 }
 

@@ -167,6 +167,24 @@ func usageOf(c *call, res *result) compatUsage {
 	return u
 }
 
+// appendCompatUsage appends what marshalJSON makes of u.
+func appendCompatUsage(dst []byte, u compatUsage) []byte {
+	dst = append(dst, `{"prompt_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
+	dst = append(dst, `,"completion_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
+	dst = append(dst, `,"total_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
+	if d := u.CompletionTokensDetails; d != nil {
+		dst = append(dst, `,"completion_tokens_details":{"reasoning_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(d.ReasoningTokens), 10)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, `,"prompt_tokens_details":`...)
+	dst = appendPromptDetails(dst, u.PromptTokensDetails)
+	return append(dst, '}')
+}
+
 func compatToolCalls(calls []toolCallOut) []compatToolCall {
 	if len(calls) == 0 {
 		return nil
@@ -395,44 +413,56 @@ func (s *Server) handleCompatModels(w http.ResponseWriter, r *http.Request) {
 
 // compatStream writes the chunks of one compatible stream: each is
 // data: {"choices":[…]<tail>} where the tail (object, created, model, id) is the same for
-// every chunk.
+// every chunk. Each chunk is appended into the writer's scratch buffer, exactly as
+// marshalJSON would encode the chunk (a test compares them), and written at once.
 type compatStream struct {
 	*sseWriter
-	tail []byte
+	idx int // index of the choice being streamed
+}
+
+// compatErrorFrame is the error event of a compatible stream.
+func compatErrorFrame(c *call, e *Error, _ int) []byte {
+	return compatDataFrame(nil, compatErrorBody(e, c.id))
 }
 
 // streamCompat writes the compatible SSE stream and returns the completion tokens actually
 // delivered: all of them when the stream ends normally, fewer when the client went away; and
 // whether the stream_drop fault cut it.
 func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, res *result) (sent int, dropped bool) {
-	st := &compatStream{sseWriter: newSSEWriter(w, c, func(e *Error, _ int) []byte {
-		return compatDataFrame(nil, compatErrorBody(e, c.id))
-	})}
-	st.tail = compatChunkTail(nil, c, "null")
+	st := compatStream{sseWriter: newSSEWriter(w, c, compatErrorFrame)}
+	defer st.release()
+	st.aux = compatChunkTail(st.aux, c, "null")
 
 	for _, ch := range res.choices {
-		idx := strconv.Itoa(ch.index)
+		st.idx = ch.index
 		if c.thinking { // the captured first delta of a thinking stream
-			st.event(`{"delta":{"content":null,"role":"assistant","reasoning_content":""},"index":` + idx + `,"logprobs":null,"finish_reason":null}`)
+			st.choice(`{"delta":{"content":null,"role":"assistant","reasoning_content":""},"index":`, `,"logprobs":null,"finish_reason":null}`)
 		} else {
-			st.event(`{"delta":{"content":"","role":"assistant"},"index":` + idx + `,"logprobs":null,"finish_reason":null}`)
+			st.choice(`{"delta":{"content":"","role":"assistant"},"index":`, `,"logprobs":null,"finish_reason":null}`)
 		}
 		// Thinking streams reasoning first, then content, each delta naming the other null.
-		choiceSent := s.streamText(st, ch.reasoningIDs, `{"delta":{"content":null,"reasoning_content":`, `},"finish_reason":null,"index":`+idx+`,"logprobs":null}`)
-		contentTail := `},"finish_reason":null,"index":` + idx + `,"logprobs":null}`
+		choiceSent := s.streamText(&st, ch.reasoningIDs, `{"delta":{"content":null,"reasoning_content":`, `}`)
+		contentTail := `}`
 		if c.thinking {
-			contentTail = `,"reasoning_content":null` + contentTail
+			contentTail = `,"reasoning_content":null}`
 		}
-		choiceSent += s.streamText(st, ch.ids, `{"delta":{"content":`, contentTail)
+		choiceSent += s.streamText(&st, ch.ids, `{"delta":{"content":`, contentTail)
 		for i, tc := range ch.toolCalls {
-			choiceSent += s.streamToolCall(st, i, tc, idx)
+			choiceSent += s.streamToolCall(&st, i, tc)
 		}
-		if len(ch.toolCalls) > 0 {
-			st.event(`{"finish_reason":"` + ch.finish + `","delta":{},"index":` + idx + `,"logprobs":null}`)
-		} else if c.thinking {
-			st.event(`{"finish_reason":"` + ch.finish + `","delta":{"content":"","reasoning_content":null},"index":` + idx + `,"logprobs":null}`)
-		} else {
-			st.event(`{"finish_reason":"` + ch.finish + `","delta":{"content":""},"index":` + idx + `,"logprobs":null}`)
+		if st.err == nil {
+			b := append(st.frame(), `data: {"choices":[{"finish_reason":`...)
+			b = appendJSONString(b, ch.finish)
+			switch {
+			case len(ch.toolCalls) > 0:
+				b = append(b, `,"delta":{},"index":`...)
+			case c.thinking:
+				b = append(b, `,"delta":{"content":"","reasoning_content":null},"index":`...)
+			default:
+				b = append(b, `,"delta":{"content":""},"index":`...)
+			}
+			b = strconv.AppendInt(b, int64(st.idx), 10)
+			st.end(append(b, `,"logprobs":null}`...))
 		}
 		if st.err == nil {
 			choiceSent = ch.completionTokens()
@@ -440,22 +470,28 @@ func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, r
 		sent += choiceSent
 	}
 	if compatOptionsOf(c).includeUsage && st.err == nil {
-		u := marshalJSON(usageOf(c, res))
-		st.buf = append(st.buf[:0], `data: {"choices":[],"object":"chat.completion.chunk","usage":`...)
-		st.buf = append(st.buf, u...)
-		st.buf = compatChunkTail(st.buf, c, "")
-		st.buf = append(st.buf, "\n\n"...)
-		st.write(st.buf)
+		b := append(st.frame(), `data: {"choices":[],"object":"chat.completion.chunk","usage":`...)
+		b = appendCompatUsage(b, usageOf(c, res))
+		b = compatChunkTail(b, c, "")
+		st.send(append(b, "\n\n"...))
 	}
-	st.write([]byte("data: [DONE]\n\n"))
+	st.write(compatDone)
 	return sent, st.dropped()
 }
 
-// streamText sends the text of ids in chunks of chunkBy tokens, each as head + JSON string +
-// tail, and returns how many of the tokens reached the client.
-func (s *Server) streamText(st *compatStream, ids []int, head, tail string) (sent int) {
-	s.eachChunk(st.sseWriter, ids, func(n int, piece string) {
-		st.event(head + string(appendJSONString(nil, piece)) + tail)
+// compatDone ends a compatible stream. Frames are only read, never changed, once written.
+var compatDone = []byte("data: [DONE]\n\n")
+
+// streamText sends the text of ids in chunks of chunkBy tokens, each as the choice
+// head + JSON string + deltaEnd + finish_reason, index and logprobs, and returns how many of
+// the tokens reached the client.
+func (s *Server) streamText(st *compatStream, ids []int, head, deltaEnd string) (sent int) {
+	s.eachChunk(st.sseWriter, ids, func(n int, piece []byte) {
+		b := append(st.frame(), `data: {"choices":[`...)
+		b = append(b, head...)
+		b = appendJSONString(b, piece)
+		b = append(b, deltaEnd...)
+		st.end(st.deltaEnd(b))
 		if st.err == nil {
 			sent += n
 		}
@@ -466,12 +502,28 @@ func (s *Server) streamText(st *compatStream, ids []int, head, tail string) (sen
 // streamToolCall sends one tool call as the real service does: a first delta with id, type
 // and name and empty arguments, then argument fragments that repeat "type":"function" with an
 // empty id.
-func (s *Server) streamToolCall(st *compatStream, i int, tc toolCallOut, idx string) int {
-	n := strconv.Itoa(i)
-	st.event(`{"delta":{"content":null,"tool_calls":[{"index":` + n + `,"id":` + string(appendJSONString(nil, tc.ID)) +
-		`,"type":"function","function":{"name":` + string(appendJSONString(nil, tc.Name)) + `,"arguments":""}}]},"finish_reason":null,"index":` + idx + `,"logprobs":null}`)
-	return s.streamText(st, s.tok.Encode(tc.Arguments), `{"delta":{"tool_calls":[{"index":`+n+`,"id":"","type":"function","function":{"arguments":`,
-		`}}]},"finish_reason":null,"index":`+idx+`,"logprobs":null}`)
+func (s *Server) streamToolCall(st *compatStream, i int, tc toolCallOut) int {
+	if st.err == nil {
+		b := append(st.frame(), `data: {"choices":[{"delta":{"content":null,"tool_calls":[{"index":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `,"id":`...)
+		b = appendJSONString(b, tc.ID)
+		b = append(b, `,"type":"function","function":{"name":`...)
+		b = appendJSONString(b, tc.Name)
+		st.end(st.deltaEnd(append(b, `,"arguments":""}}]}`...)))
+	}
+	sent := 0
+	s.eachChunk(st.sseWriter, s.tok.Encode(tc.Arguments), func(n int, piece []byte) {
+		b := append(st.frame(), `data: {"choices":[{"delta":{"tool_calls":[{"index":`...)
+		b = strconv.AppendInt(b, int64(i), 10)
+		b = append(b, `,"id":"","type":"function","function":{"arguments":`...)
+		b = appendJSONString(b, piece)
+		st.end(st.deltaEnd(append(b, `}}]}`...)))
+		if st.err == nil {
+			sent += n
+		}
+	})
+	return sent
 }
 
 // compatChunkTail appends the end of a chunk. With usage "null" it is everything after the
@@ -490,14 +542,26 @@ func compatChunkTail(dst []byte, c *call, usage string) []byte {
 	return append(dst, `"}`...)
 }
 
-// event writes one chunk whose choices array holds choiceJSON.
-func (st *compatStream) event(choiceJSON string) {
+// choice writes a chunk whose one choice is head, the choice's index, end.
+func (st *compatStream) choice(head, end string) {
 	if st.err != nil {
 		return
 	}
-	st.buf = append(st.buf[:0], `data: {"choices":[`...)
-	st.buf = append(st.buf, choiceJSON...)
-	st.buf = append(st.buf, st.tail...)
-	st.buf = append(st.buf, "\n\n"...)
-	st.write(st.buf)
+	b := append(st.frame(), `data: {"choices":[`...)
+	b = append(b, head...)
+	b = strconv.AppendInt(b, int64(st.idx), 10)
+	st.end(append(b, end...))
+}
+
+// deltaEnd appends what follows the delta of a content or tool-call chunk.
+func (st *compatStream) deltaEnd(b []byte) []byte {
+	b = append(b, `,"finish_reason":null,"index":`...)
+	b = strconv.AppendInt(b, int64(st.idx), 10)
+	return append(b, `,"logprobs":null}`...)
+}
+
+// end closes the choices array of the chunk in b with the stream's tail and writes it.
+func (st *compatStream) end(b []byte) {
+	b = append(b, st.aux...)
+	st.send(append(b, "\n\n"...))
 }

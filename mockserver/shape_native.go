@@ -336,53 +336,85 @@ func (a nativeShape) writeResult(w http.ResponseWriter, r *http.Request, c *call
 	return res.completionTokens, false
 }
 
+// nativeErrorFrame is the error event of a native stream.
+func nativeErrorFrame(c *call, e *Error, seq int) []byte {
+	return nativeFrame(nil, seq, "error", e.Status, nativeErrorBody(e, c.id))
+}
+
 // streamNative writes the native SSE stream: events id:1, 2, …, each with
 // the usage so far and the request id; finish_reason is the string "null" until the last
 // event; no [DONE], the connection closes. incremental_output true sends only the new text in
 // each event, false all the text so far. It returns the completion tokens delivered and
-// whether the stream_drop fault cut the stream.
+// whether the stream_drop fault cut the stream. Each event is appended into the writer's
+// scratch buffer exactly as marshalJSON would encode it (a test compares them).
 func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, res *result) (int, bool) {
 	opts := nativeOptionsOf(c)
-	st := newSSEWriter(w, c, func(e *Error, seq int) []byte {
-		return nativeFrame(nil, seq, "error", e.Status, nativeErrorBody(e, c.id))
-	})
+	st := newSSEWriter(w, c, nativeErrorFrame)
+	defer st.release()
 	ch := res.choices[0]
 	seq, output, reasoningTokens := 0, 0, 0
-	var allReasoning, allContent strings.Builder
+	var allReasoning, allContent, args []byte // without incremental_output: the text so far
 
-	send := func(reasoning, content string, calls []toolCallOut, finish string, firstIndex int) {
+	// send writes one event; with calls, its tool calls are the JSON array elements in st.aux.
+	send := func(reasoning, content []byte, calls bool, finish string) {
 		seq++
+		if st.err != nil {
+			return
+		}
 		if !opts.incremental {
-			reasoning, content = allReasoning.String(), allContent.String()
+			reasoning, content = allReasoning, allContent
 		}
-		usage := nativeUsageOf(c, output, reasoningTokens)
-		var data []byte
+		b := append(st.frame(), "id:"...)
+		b = strconv.AppendInt(b, int64(seq), 10)
+		b = append(b, "\nevent:result\n:HTTP_STATUS/200\ndata:"...)
 		if opts.resultFormat == "text" {
-			data = marshalJSON(nativeBody{Output: nativeOutput{FinishReason: finish, Text: &content}, Usage: usage, RequestID: c.id})
+			b = append(b, `{"output":{`...)
+			if finish != "" {
+				b = append(b, `"finish_reason":`...)
+				b = appendJSONString(b, finish)
+				b = append(b, ',')
+			}
+			b = append(b, `"text":`...)
+			b = appendJSONString(b, content)
+			b = append(b, '}')
 		} else {
-			msg := nativeStreamMessage{Content: content, Role: "assistant", ToolCalls: nativeToolCalls(calls)}
-			for i := range msg.ToolCalls {
-				msg.ToolCalls[i].Index = firstIndex + i
-			}
+			b = append(b, `{"output":{"choices":[{"message":{"content":`...)
+			b = appendJSONString(b, content)
 			if c.thinking {
-				msg.ReasoningContent = &reasoning
+				b = append(b, `,"reasoning_content":`...)
+				b = appendJSONString(b, reasoning)
 			}
-			choice := nativeStreamChoice{Message: msg, FinishReason: finish}
-			data = marshalJSON(nativeStreamBody{Output: nativeStreamOutput{Choices: []nativeStreamChoice{choice}}, Usage: usage, RequestID: c.id})
+			b = append(b, `,"role":"assistant"`...)
+			if calls {
+				b = append(b, `,"tool_calls":[`...)
+				b = append(b, st.aux...)
+				b = append(b, ']')
+			}
+			b = append(b, `},"finish_reason":`...)
+			b = appendJSONString(b, finish)
+			b = append(b, `}]}`...)
 		}
-		st.write(nativeFrame(nil, seq, "result", http.StatusOK, data))
+		b = append(b, `,"usage":`...)
+		b = appendNativeUsage(b, c, output, reasoningTokens)
+		b = append(b, `,"request_id":`...)
+		b = appendJSONString(b, c.id)
+		st.send(append(b, "}\n\n"...))
 	}
 
-	s.eachChunk(st, ch.reasoningIDs, func(n int, piece string) {
+	s.eachChunk(st, ch.reasoningIDs, func(n int, piece []byte) {
 		output += n
 		reasoningTokens += n
-		allReasoning.WriteString(piece)
-		send(piece, "", nil, "null", 0)
+		if !opts.incremental {
+			allReasoning = append(allReasoning, piece...)
+		}
+		send(piece, nil, false, "null")
 	})
-	s.eachChunk(st, ch.ids, func(n int, piece string) {
+	s.eachChunk(st, ch.ids, func(n int, piece []byte) {
 		output += n
-		allContent.WriteString(piece)
-		send("", piece, nil, "null", 0)
+		if !opts.incremental {
+			allContent = append(allContent, piece...)
+		}
+		send(nil, piece, false, "null")
 	})
 	// Tool calls stream as in the compatible shape: a first event with the id, type and name
 	// and empty arguments, then argument fragments with an empty id (or, without
@@ -391,49 +423,69 @@ func (s *Server) streamNative(w http.ResponseWriter, r *http.Request, c *call, r
 		if st.err != nil {
 			break
 		}
-		send("", "", []toolCallOut{{ID: tc.ID, Name: tc.Name}}, "null", i)
-		var args strings.Builder
-		s.eachChunk(st, s.tok.Encode(tc.Arguments), func(n int, piece string) {
+		st.aux = appendNativeToolCall(st.aux[:0], i, tc.ID, tc.Name, "")
+		send(nil, nil, true, "null")
+		args = args[:0]
+		s.eachChunk(st, s.tok.Encode(tc.Arguments), func(n int, piece []byte) {
 			output += n
-			args.WriteString(piece)
 			if opts.incremental {
-				send("", "", []toolCallOut{{Arguments: piece}}, "null", i)
+				st.aux = appendNativeToolCall(st.aux[:0], i, "", "", piece)
 			} else {
-				send("", "", []toolCallOut{{ID: tc.ID, Name: tc.Name, Arguments: args.String()}}, "null", i)
+				args = append(args, piece...)
+				st.aux = appendNativeToolCall(st.aux[:0], i, tc.ID, tc.Name, args)
 			}
+			send(nil, nil, true, "null")
 		})
 	}
 	if st.err != nil {
 		return output, st.dropped()
 	}
 	output = ch.completionTokens()
-	final := ch.toolCalls
-	if opts.incremental {
-		final = nil // the fragments said it all
+	st.aux = st.aux[:0]
+	if !opts.incremental { // with incremental_output the fragments said it all
+		for i, tc := range ch.toolCalls {
+			if i > 0 {
+				st.aux = append(st.aux, ',')
+			}
+			st.aux = appendNativeToolCall(st.aux, i, tc.ID, tc.Name, tc.Arguments)
+		}
 	}
-	send("", "", final, ch.finish, 0)
+	send(nil, nil, len(st.aux) > 0, ch.finish)
 	return output, st.dropped()
 }
 
-// nativeStreamMessage is the message of a native stream event: content first, as captured.
-type nativeStreamMessage struct {
-	Content          string           `json:"content"`
-	ReasoningContent *string          `json:"reasoning_content,omitempty"`
-	Role             string           `json:"role"`
-	ToolCalls        []nativeToolCall `json:"tool_calls,omitempty"`
+// appendNativeToolCall appends what marshalJSON makes of one nativeToolCall (an empty name is
+// left out).
+func appendNativeToolCall[S ~string | ~[]byte](dst []byte, index int, id, name string, args S) []byte {
+	dst = append(dst, `{"function":{`...)
+	if name != "" {
+		dst = append(dst, `"name":`...)
+		dst = appendJSONString(dst, name)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"arguments":`...)
+	dst = appendJSONString(dst, args)
+	dst = append(dst, `},"index":`...)
+	dst = strconv.AppendInt(dst, int64(index), 10)
+	dst = append(dst, `,"id":`...)
+	dst = appendJSONString(dst, id)
+	return append(dst, `,"type":"function"}`...)
 }
 
-type nativeStreamChoice struct {
-	Message      nativeStreamMessage `json:"message"`
-	FinishReason string              `json:"finish_reason"`
-}
-
-type nativeStreamOutput struct {
-	Choices []nativeStreamChoice `json:"choices"`
-}
-
-type nativeStreamBody struct {
-	Output    nativeStreamOutput `json:"output"`
-	Usage     nativeUsage        `json:"usage"`
-	RequestID string             `json:"request_id"`
+// appendNativeUsage appends what marshalJSON makes of nativeUsageOf(c, output, reasoning).
+func appendNativeUsage(dst []byte, c *call, output, reasoning int) []byte {
+	dst = append(dst, `{"prompt_tokens_details":`...)
+	dst = appendPromptDetails(dst, promptDetailsOf(c.cache))
+	dst = append(dst, `,"total_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(c.promptTokens+output), 10)
+	dst = append(dst, `,"output_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(output), 10)
+	dst = append(dst, `,"input_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(c.promptTokens), 10)
+	if c.thinking {
+		dst = append(dst, `,"output_tokens_details":{"reasoning_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(reasoning), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
 }

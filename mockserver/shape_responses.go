@@ -909,11 +909,27 @@ func (a responsesShape) keep(c *call, t *turn, obj map[string]json.RawMessage) {
 // stream writes the event sequence of a Responses stream in DashScope's framing
 // (id:N, event:, :HTTP_STATUS/200, data:; no [DONE]).
 func (a responsesShape) stream(w http.ResponseWriter, c *call, res *result) (int, bool) {
-	st := newSSEWriter(w, c, func(e *Error, id int) []byte { return a.failedFrame(c, e, id) })
+	st := newSSEWriter(w, c, func(c *call, e *Error, id int) []byte { return a.failedFrame(c, e, id) })
+	defer st.release()
 	seq := 0
 	emit := func(typ string, fields any) {
 		seq++
 		st.write(nativeFrame(nil, seq, typ, http.StatusOK, eventData(seq-1, typ, fields)))
+	}
+	// The delta events, one per chunk, are appended into st's buffer: begin writes the frame up
+	// to the event's first field; the caller appends the fields in key order, as eventData would
+	// encode them (a test compares them).
+	begin := func(typ string) []byte {
+		seq++
+		b := append(st.frame(), "id:"...)
+		b = strconv.AppendInt(b, int64(seq), 10)
+		b = append(b, "\nevent:"...)
+		b = append(b, typ...)
+		b = append(b, "\n:HTTP_STATUS/200\ndata:{\"sequence_number\":"...)
+		b = strconv.AppendInt(b, int64(seq-1), 10)
+		b = append(b, `,"type":`...)
+		b = appendJSONString(b, typ)
+		return append(b, ',')
 	}
 	type m = map[string]any
 	emit("response.created", m{"response": withEchoes(c, a.responseObject(c, "queued", nil, nil))})
@@ -931,8 +947,14 @@ func (a responsesShape) stream(w http.ResponseWriter, c *call, res *result) (int
 		switch head.Type {
 		case "reasoning":
 			emit("response.output_item.added", m{"item": responsesReasoningItem{ID: head.ID, Summary: []responsesSummaryText{}, Type: "reasoning"}, "output_index": idx})
-			a.s.eachChunk(st, ch.reasoningIDs, func(n int, piece string) {
-				emit("response.reasoning_summary_text.delta", m{"delta": piece, "item_id": head.ID, "output_index": idx, "summary_index": 0})
+			a.s.eachChunk(st, ch.reasoningIDs, func(n int, piece []byte) {
+				b := append(begin("response.reasoning_summary_text.delta"), `"delta":`...)
+				b = appendJSONString(b, piece)
+				b = append(b, `,"item_id":`...)
+				b = appendJSONString(b, head.ID)
+				b = append(b, `,"output_index":`...)
+				b = strconv.AppendInt(b, int64(idx), 10)
+				st.send(append(b, ",\"summary_index\":0}\n\n"...))
 				if st.err == nil {
 					sent += n
 				}
@@ -942,8 +964,14 @@ func (a responsesShape) stream(w http.ResponseWriter, c *call, res *result) (int
 			emit("response.output_item.added", m{"item": responsesMessageItem{Content: []responsesTextPart{}, ID: head.ID, Role: "assistant", Status: "in_progress", Type: "message"}, "output_index": idx})
 			emit("response.content_part.added", m{"content_index": 0, "item_id": head.ID, "output_index": idx,
 				"part": json.RawMessage(`{"annotations":[],"text":"","type":"output_text","logprobs":null}`)})
-			a.s.eachChunk(st, ch.ids, func(n int, piece string) {
-				emit("response.output_text.delta", m{"content_index": 0, "delta": piece, "item_id": head.ID, "logprobs": []struct{}{}, "output_index": idx})
+			a.s.eachChunk(st, ch.ids, func(n int, piece []byte) {
+				b := append(begin("response.output_text.delta"), `"content_index":0,"delta":`...)
+				b = appendJSONString(b, piece)
+				b = append(b, `,"item_id":`...)
+				b = appendJSONString(b, head.ID)
+				b = append(b, `,"logprobs":[],"output_index":`...)
+				b = strconv.AppendInt(b, int64(idx), 10)
+				st.send(append(b, "}\n\n"...))
 				if st.err == nil {
 					sent += n
 				}
@@ -957,8 +985,14 @@ func (a responsesShape) stream(w http.ResponseWriter, c *call, res *result) (int
 			added := fc
 			added.Arguments, added.Status = "", "in_progress"
 			emit("response.output_item.added", m{"item": added, "output_index": idx})
-			a.s.eachChunk(st, a.s.tok.Encode(fc.Arguments), func(n int, piece string) {
-				emit("response.function_call_arguments.delta", m{"delta": piece, "item_id": fc.ID, "output_index": idx})
+			a.s.eachChunk(st, a.s.tok.Encode(fc.Arguments), func(n int, piece []byte) {
+				b := append(begin("response.function_call_arguments.delta"), `"delta":`...)
+				b = appendJSONString(b, piece)
+				b = append(b, `,"item_id":`...)
+				b = appendJSONString(b, fc.ID)
+				b = append(b, `,"output_index":`...)
+				b = strconv.AppendInt(b, int64(idx), 10)
+				st.send(append(b, "}\n\n"...))
 			})
 			emit("response.function_call_arguments.done", m{"arguments": fc.Arguments, "item_id": fc.ID, "output_index": idx})
 		}

@@ -15,18 +15,21 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/gomodule/redigo/redis"
 )
 
 // RedisOptions configure a Redis backend.
 type RedisOptions struct {
-	// URL is the server, as redis://[user:password@]host:port[/db][?options] or
-	// rediss:// for TLS or unix:///path.sock; the query options of go-redis's ParseURL
-	// (dial_timeout, read_timeout, pool_size, …) apply. Ignored when Client is set.
+	// URL is the server, as redis://[user:password@]host:port[/db][?options],
+	// rediss:// for TLS or unix://[user:password@]/path.sock[?options]. The options are
+	// db, client_name, dial_timeout, read_timeout, write_timeout (durations, "200ms", or
+	// whole seconds), pool_size, max_idle_conns, pool_timeout, conn_max_idle_time,
+	// conn_max_lifetime and skip_verify (rediss only); any other is an error. Ignored
+	// when Pool is set.
 	URL string
-	// Client, when set, is used instead of dialling URL; Close leaves it open.
-	Client *redis.Client
+	// Pool, when set, is used instead of dialling URL; Close leaves it open. Its
+	// connections must support redis.ConnWithTimeout, as those of redis.Dial do.
+	Pool *redis.Pool
 	// Prefix starts every key the backend writes; "qwenmock:" if empty. Deployments that
 	// share one Redis but not their quotas use different prefixes.
 	Prefix string
@@ -62,7 +65,7 @@ const keyTTL = 70 * time.Second
 // script run too. Memory in Redis per scope: two keys holding one entry per request
 // admitted in the last 60 s (see docs/redis.md for measured sizes).
 type Redis struct {
-	c       *redis.Client
+	pool    *redis.Pool
 	own     bool
 	opt     RedisOptions
 	log     *slog.Logger
@@ -86,37 +89,16 @@ func NewRedis(opt RedisOptions) (*Redis, error) {
 	if opt.Prefix == "" {
 		opt.Prefix = "qwenmock:"
 	}
-	b := &Redis{opt: opt, c: opt.Client, log: opt.Logger}
+	b := &Redis{opt: opt, pool: opt.Pool, log: opt.Logger}
 	if b.log == nil {
 		b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if b.c == nil {
-		ro, err := redis.ParseURL(opt.URL)
+	if b.pool == nil {
+		u, err := parseRedisURL(opt.URL)
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
-		ro.DisableIdentity = true // no CLIENT SETINFO: servers before 7.2 reject it
-		ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
-		ro.ContextTimeoutEnabled = true
-		ro.MaxRetries = -1 // the backend retries itself, within Timeout
-		if ro.DialerRetries == 0 {
-			// Fail fast while Redis is down (go-redis would try 5 times, 100ms apart):
-			// the backend's own retry and the next request try again.
-			ro.DialerRetries = 1
-		}
-		if ro.DialTimeout == 0 {
-			ro.DialTimeout = opt.Timeout
-		}
-		if ro.ReadTimeout == 0 {
-			ro.ReadTimeout = opt.Timeout
-		}
-		if ro.WriteTimeout == 0 {
-			ro.WriteTimeout = opt.Timeout
-		}
-		if ro.PoolTimeout == 0 {
-			ro.PoolTimeout = opt.Timeout
-		}
-		b.c, b.own = redis.NewClient(ro), true
+		b.pool, b.own = u.pool(opt.Timeout), true
 	}
 	var id [9]byte
 	if _, err := rand.Read(id[:]); err != nil {
@@ -128,10 +110,10 @@ func NewRedis(opt RedisOptions) (*Redis, error) {
 	return b, nil
 }
 
-// Close closes the connection pool, unless the Client was given in the options.
+// Close closes the connection pool, unless the Pool was given in the options.
 func (b *Redis) Close() error {
 	if b.own {
-		return b.c.Close()
+		return b.pool.Close()
 	}
 	return nil
 }
@@ -140,7 +122,50 @@ func (b *Redis) Close() error {
 func (b *Redis) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.opt.Timeout)
 	defer cancel()
-	return b.outcome(b.c.Ping(ctx).Err())
+	return b.outcome(b.with(ctx, func(c redis.Conn) error {
+		_, err := c.Do("PING")
+		return err
+	}))
+}
+
+// with runs f on a connection of the pool. Every command f sends through the connection
+// is bounded by ctx's deadline, which the caller sets.
+func (b *Redis) with(ctx context.Context, f func(redis.Conn) error) error {
+	c, err := b.pool.GetContext(ctx)
+	if err != nil {
+		return err
+	}
+	dl, _ := ctx.Deadline()
+	err = f(deadlineConn{Conn: c, deadline: dl})
+	c.Close() // a connection that failed is discarded, not returned to the pool
+	return err
+}
+
+// deadlineConn bounds every command and reply read by one deadline.
+type deadlineConn struct {
+	redis.Conn
+	deadline time.Time
+}
+
+// Do sends a command and reads its reply before the deadline. Past the deadline it sends
+// nothing.
+func (c deadlineConn) Do(cmd string, args ...any) (any, error) {
+	t := time.Until(c.deadline)
+	if t <= 0 {
+		return nil, context.DeadlineExceeded
+	}
+	return redis.DoWithTimeout(c.Conn, t, cmd, args...)
+}
+
+// Receive reads the reply of a command sent earlier before the deadline. Past the
+// deadline the read fails at once, and the connection, with replies still pending, is
+// discarded.
+func (c deadlineConn) Receive() (any, error) {
+	t := time.Until(c.deadline)
+	if t == 0 {
+		t = -1 // zero would mean no deadline
+	}
+	return redis.ReceiveWithTimeout(c.Conn, t)
 }
 
 // reservation is what a Redis Ticket names.
@@ -185,10 +210,15 @@ func (b *Redis) newID() string {
 func (b *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ...any) ([]any, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.opt.Timeout)
 	defer cancel()
+	keysAndArgs := scriptArgs(keys, args...)
 	var err error
 	for try := 0; try < 2; try++ {
 		var v any
-		v, err = s.Run(ctx, b.c, keys, args...).Result()
+		err = b.with(ctx, func(c redis.Conn) error {
+			var err error
+			v, err = s.Do(c, keysAndArgs...) // EVALSHA, or EVAL if the server answers NOSCRIPT
+			return err
+		})
 		if err == nil {
 			r, ok := v.([]any)
 			if !ok {
@@ -201,6 +231,17 @@ func (b *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ..
 		}
 	}
 	return nil, b.outcome(err)
+}
+
+// scriptArgs lays out a script call for scripts made with redis.NewScript(-1, …): the
+// number of keys, the keys, the arguments.
+func scriptArgs(keys []string, args ...any) []any {
+	out := make([]any, 0, 1+len(keys)+len(args))
+	out = append(out, len(keys))
+	for _, k := range keys {
+		out = append(out, k)
+	}
+	return append(out, args...)
 }
 
 // StoreError is the error of an operation Redis did not complete. It matches
@@ -361,8 +402,8 @@ func (b *Redis) Snapshot(ctx context.Context, limits func(Key) Limits) ([]ScopeS
 	}
 	var keys []Key
 	for _, v := range r[2:] {
-		s, _ := v.(string)
-		if k, ok := parseScopeName(s); ok {
+		s, _ := v.([]byte)
+		if k, ok := parseScopeName(string(s)); ok {
 			keys = append(keys, k)
 		}
 	}
@@ -370,34 +411,28 @@ func (b *Redis) Snapshot(ctx context.Context, limits func(Key) Limits) ([]ScopeS
 		return nil, nil
 	}
 	// The scripts are loaded: listScript ran on the same server. A server that restarted
-	// in between answers NOSCRIPT, which fails this call like any other error.
+	// in between answers NOSCRIPT: the script is loaded again and the pipeline repeated.
 	pctx, cancel := context.WithTimeout(ctx, b.opt.Timeout)
 	defer cancel()
-	cmds := make([]*redis.Cmd, len(keys))
-	_, err = b.c.Pipelined(pctx, func(p redis.Pipeliner) error {
-		for i, k := range keys {
-			cmds[i] = stateScript.EvalSha(pctx, p, b.keys(k))
+	var replies []any
+	err = b.with(pctx, func(c redis.Conn) error {
+		var err error
+		replies, err = b.pipelineState(c, keys)
+		if isNoScript(err) {
+			if err = stateScript.Load(c); err == nil {
+				replies, err = b.pipelineState(c, keys)
+			}
 		}
-		return nil
+		return err
 	})
-	if err != nil && isNoScript(err) {
-		if err = stateScript.Load(pctx, b.c).Err(); err == nil {
-			_, err = b.c.Pipelined(pctx, func(p redis.Pipeliner) error {
-				for i, k := range keys {
-					cmds[i] = stateScript.EvalSha(pctx, p, b.keys(k))
-				}
-				return nil
-			})
-		}
-	}
 	if err != nil {
 		return nil, b.outcome(err)
 	}
 	out := make([]ScopeState, 0, len(keys))
 	for i, k := range keys {
-		res, err := cmds[i].Slice()
-		if err != nil {
-			return nil, b.outcome(err)
+		res, ok := replies[i].([]any)
+		if !ok {
+			return nil, b.outcome(fmt.Errorf("unexpected script reply %T", replies[i]))
 		}
 		v, err := ints(res, 6)
 		if err != nil {
@@ -416,6 +451,35 @@ func (b *Redis) Snapshot(ctx context.Context, limits func(Key) Limits) ([]ScopeS
 		return cmp.Or(cmp.Compare(a.Key.Account, b.Key.Account), cmp.Compare(a.Key.Model, b.Key.Model))
 	})
 	return out, b.outcome(nil)
+}
+
+// pipelineState sends stateScript for every key at once (EVALSHA) and reads every reply.
+// An error reply of Redis does not stop the reading, so the connection stays in step; the
+// first one is returned.
+func (b *Redis) pipelineState(c redis.Conn, keys []Key) ([]any, error) {
+	for _, k := range keys {
+		if err := stateScript.SendHash(c, scriptArgs(b.keys(k))...); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return nil, err
+	}
+	replies := make([]any, len(keys))
+	var first error
+	for i := range keys {
+		v, err := c.Receive()
+		if err != nil {
+			if _, ok := err.(redis.Error); !ok {
+				return nil, err
+			}
+			if first == nil {
+				first = err
+			}
+		}
+		replies[i] = v
+	}
+	return replies, first
 }
 
 func isNoScript(err error) bool {
@@ -438,7 +502,12 @@ func (b *Redis) Advance(ctx context.Context, d time.Duration) (time.Duration, er
 		return off, err
 	}
 	// HINCRBY is not retried: a lost reply after it ran would advance twice.
-	off, err := b.c.HIncrBy(ctx, b.meta, "o", d.Microseconds()).Result()
+	var off int64
+	err := b.with(ctx, func(c redis.Conn) error {
+		var err error
+		off, err = redis.Int64(c.Do("HINCRBY", b.meta, "o", d.Microseconds()))
+		return err
+	})
 	if err != nil {
 		return 0, b.outcome(err)
 	}
@@ -452,13 +521,15 @@ func (b *Redis) Advance(ctx context.Context, d time.Duration) (time.Duration, er
 func (b *Redis) Freeze(ctx context.Context, t time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, b.opt.Timeout)
 	defer cancel()
-	var err error
-	if t.IsZero() {
-		err = b.c.HDel(ctx, b.meta, "f").Err()
-	} else {
-		err = b.c.HSet(ctx, b.meta, "f", t.UnixMicro(), "o", 0).Err()
-	}
-	return b.outcome(err)
+	return b.outcome(b.with(ctx, func(c redis.Conn) error {
+		var err error
+		if t.IsZero() {
+			_, err = c.Do("HDEL", b.meta, "f")
+		} else {
+			_, err = c.Do("HSET", b.meta, "f", t.UnixMicro(), "o", 0)
+		}
+		return err
+	}))
 }
 
 // Now implements Backend: Redis TIME (or the frozen time) plus the shared offset.

@@ -16,8 +16,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
+	"github.com/gomodule/redigo/redis"
 )
 
 // store is a Redis server for a test: miniredis in process, or a real redis-server.
@@ -66,12 +65,13 @@ func realRedis(t testing.TB) (string, bool) {
 		_ = os.RemoveAll(dir)
 	})
 	url := "unix://" + sock
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: sock, DisableIdentity: true,
-		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}})
-	defer c.Close()
 	for i := 0; ; i++ {
-		if c.Ping(context.Background()).Err() == nil {
-			return url, true
+		if c, err := redis.Dial("unix", sock, redis.DialReadTimeout(time.Second)); err == nil {
+			_, err = c.Do("PING")
+			c.Close()
+			if err == nil {
+				return url, true
+			}
 		}
 		if i == 500 {
 			t.Fatalf("redis-server did not start: %s", out.String())
@@ -144,11 +144,3 @@ func freePort(t testing.TB) string {
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
-
-// quietRedis drops go-redis's own log lines (failed dials while a test has stopped the
-// server); the backend's logger says what matters.
-type quietRedis struct{}
-
-func (quietRedis) Printf(context.Context, string, ...any) {}
-
-func init() { redis.SetLogger(quietRedis{}) }

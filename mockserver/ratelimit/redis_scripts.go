@@ -1,6 +1,6 @@
 package ratelimit
 
-import "github.com/redis/go-redis/v9"
+import "github.com/gomodule/redigo/redis"
 
 // The Redis backend keeps, per scope, one sorted set (the log: member = reservation id,
 // score = the millisecond it was admitted at) and one hash (the costs: reservation id →
@@ -126,7 +126,7 @@ end
 // instant it was recorded at), 0 refused (kind 1 requests, 2 tokens, 3 burst; window and
 // retry in ms; retry −1 for never). The last four are the state after the decision when
 // asked for.
-var admitScript = redis.NewScript(scriptPrelude + `
+var admitScript = redis.NewScript(-1, scriptPrelude+`
 local id, est = ARGV[2], tonumber(ARGV[3])
 local rpm, tpm = tonumber(ARGV[4]), tonumber(ARGV[5])
 local persec, burst = ARGV[6] == '1', ARGV[7] == '1'
@@ -254,7 +254,7 @@ return res
 
 // settleScript replaces the cost of one reservation while it is still in its window.
 // ARGV: reservation id, actual tokens. Reply: {settled (0/1), now, offset}.
-var settleScript = redis.NewScript(scriptPrelude + `
+var settleScript = redis.NewScript(-1, scriptPrelude+`
 local now, off, gen = clock()
 now = open(now, gen)
 local sc = redis.call('ZSCORE', log, ARGV[1])
@@ -267,7 +267,7 @@ return {1, now, off}
 `)
 
 // stateScript reports one scope. Reply: {now, offset, req, tok, resetReq, resetTok}.
-var stateScript = redis.NewScript(scriptPrelude + `
+var stateScript = redis.NewScript(-1, scriptPrelude+`
 local now, off, gen = clock()
 now = open(now, gen)
 expire(now)
@@ -277,7 +277,7 @@ return {now, off, req, tok, rr, rt}
 
 // listScript returns the clock and the scopes admitted to in the last minute.
 // KEYS: meta, index. Reply: {now, offset, name...}.
-var listScript = redis.NewScript(scriptBaseTime + `
+var listScript = redis.NewScript(-1, scriptBaseTime+`
 local m = redis.call('HMGET', KEYS[1], 'o', 'f')
 local off = tonumber(m[1]) or 0
 local now = math.floor((basetime(m[2]) + off) / 1000)
@@ -288,14 +288,14 @@ return res
 `)
 
 // clockScript reads the shared clock. KEYS: meta. Reply: {now in us, offset in us}.
-var clockScript = redis.NewScript(scriptBaseTime + `
+var clockScript = redis.NewScript(-1, scriptBaseTime+`
 local m = redis.call('HMGET', KEYS[1], 'o', 'f')
 local off = tonumber(m[1]) or 0
 return {basetime(m[2]) + off, off}
 `)
 
 // resetScript starts a new generation and forgets the index. KEYS: meta, index.
-var resetScript = redis.NewScript(`
+var resetScript = redis.NewScript(-1, `
 redis.call('HINCRBY', KEYS[1], 'g', 1)
 redis.call('DEL', KEYS[2])
 return {1}

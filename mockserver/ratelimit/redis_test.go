@@ -3,14 +3,16 @@ package ratelimit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/gomodule/redigo/redis"
 )
 
 var bg = context.Background()
@@ -66,7 +68,9 @@ func replay(t *testing.T, st store, cfg traceConfig, seed uint64, steps int) {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	var now time.Time = t0
 	mem := NewLocal(&Limiter{PerSecond: cfg.perSecond, Burst: cfg.burst}, func() time.Time { return now })
-	rb := newRedisBackend(t, st, RedisOptions{PerSecond: cfg.perSecond, Burst: cfg.burst})
+	// The traces compare answers, not latency: a generous Timeout keeps a starved CPU
+	// (the race detector on a shared machine, miniredis's Lua) from failing a call.
+	rb := newRedisBackend(t, st, RedisOptions{PerSecond: cfg.perSecond, Burst: cfg.burst, Timeout: 10 * time.Second})
 	keys := []Key{{"key:a", "qwen3-max"}, {"key:a", "qwen-plus"}, {"account:team", "qwen3-max"}}
 	limitsOf := func(Key) Limits { return cfg.limits }
 	type pair struct{ m, r Ticket }
@@ -320,7 +324,7 @@ func TestRedisRetryDoesNotDoubleCount(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			b := newRedisBackend(t, st, RedisOptions{})
 			freeze(t, b, t0)
-			b.c.AddHook(&loseFirstReply{})
+			loseFirstReply(b)
 			adm, err := b.Admit(bg, Request{Key: testKey, Limits: Limits{RPM: 2, TPM: 100}, Estimate: 30, State: true})
 			if err != nil || !adm.Admitted() {
 				t.Fatalf("%+v %v", adm, err)
@@ -335,25 +339,46 @@ func TestRedisRetryDoesNotDoubleCount(t *testing.T) {
 	}
 }
 
-// loseFirstReply runs the first EVAL/EVALSHA on the server and then reports a network
-// error, as if the connection dropped before the reply came.
-type loseFirstReply struct{ done bool }
-
-func (h *loseFirstReply) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *loseFirstReply) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-func (h *loseFirstReply) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		err := next(ctx, cmd)
-		name := cmd.Name()
-		if !h.done && err == nil && (name == "evalsha" || name == "eval") {
-			h.done = true
-			cmd.SetErr(errLostReply)
-			return errLostReply
-		}
-		return err
+// loseFirstReply makes b's connections run the first EVAL/EVALSHA on the server and then
+// report a network error, as if the connection dropped before the reply came. It drops
+// the pooled connections, so that every later one is dialled through it.
+func loseFirstReply(b *Redis) {
+	old := b.pool
+	lost := false
+	b.pool = &redis.Pool{
+		DialContext: func(ctx context.Context) (redis.Conn, error) {
+			c, err := old.DialContext(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &lossyConn{ConnWithTimeout: c.(redis.ConnWithTimeout), lost: &lost}, nil
+		},
+		MaxActive: old.MaxActive, MaxIdle: old.MaxIdle, Wait: true,
 	}
+	old.Close()
+}
+
+type lossyConn struct {
+	redis.ConnWithTimeout
+	lost *bool
+}
+
+func (c *lossyConn) Do(cmd string, args ...any) (any, error) {
+	v, err := c.ConnWithTimeout.Do(cmd, args...)
+	return c.lose(cmd, v, err)
+}
+
+func (c *lossyConn) DoWithTimeout(t time.Duration, cmd string, args ...any) (any, error) {
+	v, err := c.ConnWithTimeout.DoWithTimeout(t, cmd, args...)
+	return c.lose(cmd, v, err)
+}
+
+func (c *lossyConn) lose(cmd string, v any, err error) (any, error) {
+	if !*c.lost && err == nil && (cmd == "EVALSHA" || cmd == "EVAL") {
+		*c.lost = true
+		return nil, errLostReply
+	}
+	return v, err
 }
 
 var errLostReply = &net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")}
@@ -490,5 +515,108 @@ func TestScopeName(t *testing.T) {
 		if _, ok := parseScopeName(s); ok {
 			t.Errorf("%q parsed", s)
 		}
+	}
+}
+
+// TestRedisSnapshotAfterScriptFlush: a server that lost its scripts (SCRIPT FLUSH, as
+// after a restart) answers the pipelined reads of Snapshot with NOSCRIPT; the backend
+// loads the script again and repeats them.
+func TestRedisSnapshotAfterScriptFlush(t *testing.T) {
+	for _, st := range stores(t) {
+		t.Run(st.name, func(t *testing.T) {
+			b := newRedisBackend(t, st, RedisOptions{})
+			freeze(t, b, t0)
+			lim := Limits{RPM: 10, TPM: 1000}
+			keys := []Key{{"key:b", "qwen3-max"}, {"key:a", "qwen-plus"}, {"key:a", "qwen3-max"}}
+			for i, k := range keys {
+				for range i + 1 {
+					if adm, err := b.Admit(bg, Request{Key: k, Limits: lim, Estimate: 7}); err != nil || !adm.Admitted() {
+						t.Fatalf("%+v %v", adm, err)
+					}
+				}
+			}
+			c := b.pool.Get()
+			_, err := c.Do("SCRIPT", "FLUSH")
+			c.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap, err := b.Snapshot(bg, func(Key) Limits { return lim })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, s := range snap {
+				got = append(got, fmt.Sprintf("%s/%s %d %d", s.Key.Account, s.Key.Model, s.Requests, s.Tokens))
+			}
+			want := []string{"key:a/qwen-plus 2 14", "key:a/qwen3-max 3 21", "key:b/qwen3-max 1 7"}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("snapshot %q, want %q", got, want)
+			}
+			if b.Down() {
+				t.Fatal("Down() after a reloaded script")
+			}
+		})
+	}
+}
+
+// TestParseRedisURL: the URL forms and options RedisOptions.URL accepts, and the ones it
+// refuses.
+func TestParseRedisURL(t *testing.T) {
+	for _, c := range []struct {
+		url, network, address string
+		size, idle            int
+		dial, idleTimeout     time.Duration
+		tls                   bool
+	}{
+		{url: "redis://", network: "tcp", address: "localhost:6379"},
+		{url: "redis://10.0.0.1", network: "tcp", address: "10.0.0.1:6379"},
+		{url: "redis://:pw@h:7000/3", network: "tcp", address: "h:7000"},
+		{url: "redis://u:pw@[::1]:7000/0?dial_timeout=200ms&pool_size=50&max_idle_conns=5&conn_max_idle_time=2", network: "tcp", address: "[::1]:7000",
+			size: 50, idle: 5, dial: 200 * time.Millisecond, idleTimeout: 2 * time.Second},
+		{url: "rediss://h:6380?skip_verify=true", network: "tcp", address: "h:6380", tls: true},
+		{url: "unix:///run/redis.sock?db=2&client_name=qm", network: "unix", address: "/run/redis.sock"},
+	} {
+		u, err := parseRedisURL(c.url)
+		if err != nil {
+			t.Errorf("%s: %v", c.url, err)
+			continue
+		}
+		if u.network != c.network || u.address != c.address || u.poolSize != c.size || u.maxIdle != c.idle ||
+			u.dialTimeout != c.dial || u.idleTimeout != c.idleTimeout || u.tls != c.tls {
+			t.Errorf("%s: %+v", c.url, u)
+		}
+	}
+	for _, bad := range []string{"http://x", "x", "redis://h/x", "redis://h/-1", "redis://h/1/2", "unix://",
+		"redis://h?pool_size=0", "redis://h?dial_timeout=soon", "redis://h?skip_verify=true", "redis://h?protocol=3",
+		"rediss://h?skip_verify=maybe", "unix:///s?db=x"} {
+		if _, err := parseRedisURL(bad); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+	p := (&redisURL{network: "tcp", address: "h:1"}).pool(time.Second)
+	if p.MaxActive != 10*runtime.GOMAXPROCS(0) || p.MaxIdle != p.MaxActive || !p.Wait || p.IdleTimeout != defaultIdleTimeout {
+		t.Errorf("default pool: MaxActive %d MaxIdle %d Wait %v IdleTimeout %v", p.MaxActive, p.MaxIdle, p.Wait, p.IdleTimeout)
+	}
+	u, _ := parseRedisURL("redis://h?pool_size=4&max_idle_conns=9&conn_max_idle_time=-1")
+	if p := u.pool(time.Second); p.MaxActive != 4 || p.MaxIdle != 4 || p.IdleTimeout != 0 {
+		t.Errorf("pool_size=4: MaxActive %d MaxIdle %d IdleTimeout %v", p.MaxActive, p.MaxIdle, p.IdleTimeout)
+	}
+}
+
+// TestRedisURLDatabase: the database of the URL is the one the backend writes to.
+func TestRedisURLDatabase(t *testing.T) {
+	st := stores(t)[0]
+	b := newRedisBackend(t, store{name: st.name, url: st.url + "/3", mini: st.mini}, RedisOptions{Prefix: "db:"})
+	if adm, err := b.Admit(bg, Request{Key: testKey, Limits: Limits{RPM: 1}}); err != nil || !adm.Admitted() {
+		t.Fatalf("%+v %v", adm, err)
+	}
+	st.mini.Select(3)
+	if !st.mini.Exists(b.keys(testKey)[2]) {
+		t.Fatalf("keys in db 3: %v", st.mini.Keys())
+	}
+	st.mini.Select(0)
+	if len(st.mini.Keys()) != 0 {
+		t.Fatalf("keys in db 0: %v", st.mini.Keys())
 	}
 }
