@@ -174,6 +174,18 @@ func wordInputs(tk *Tokenizer, n int, long bool) []struct{ name, text string } {
 			}
 			inputs = append(inputs, struct{ name, text string }{c.name, text})
 		}
+		// Whitespace without newlines, one piece: vocabulary tokens of every
+		// length, and runs of spaces ended by tabs. The backtracking encoder
+		// tries many wrong lengths in such runs.
+		short := strings.NewReplacer("\n", "", "\r", "").Replace(vocabPieces(rng, clsSpace, 1, n+n/4))
+		var runs strings.Builder
+		for runs.Len() < n {
+			runs.WriteString(strings.Repeat(" ", 1+rng.IntN(130)))
+			runs.WriteString(strings.Repeat("\t", 1+rng.IntN(10)))
+		}
+		inputs = append(inputs,
+			struct{ name, text string }{"short-space-tokens", strings.ToValidUTF8(short[:min(n, len(short))], "")},
+			struct{ name, text string }{"space-tab-runs", runs.String()[:n]})
 	}
 	return inputs
 }
@@ -215,42 +227,62 @@ func BenchmarkSingleWord(b *testing.B) {
 
 // BenchmarkHugeWord counts single words of 1, 4 and 32 MB against the context
 // limits of qwen3-max (258,048 tokens) and of the largest models (997,952), as the
-// server does: the time a request can hold a core.
+// server does: the time a request can hold a core. The 32 MB words of long
+// vocabulary tokens are also counted with every piece merged by mergeLong
+// ("merge"), for comparison.
 func BenchmarkHugeWord(b *testing.B) {
 	for _, size := range []int{1 << 20, 4 << 20, 32 << 20} {
 		inputs := wordInputs(Default(), size, size == 32<<20)
 		for _, limit := range []int{258048, 997952} {
 			for _, in := range inputs {
-				b.Run(fmt.Sprintf("%dMB/limit-%d/%s", size>>20, limit, in.name), func(b *testing.B) {
-					b.SetBytes(int64(len(in.text)))
-					var n int
-					var over bool
-					var cpu time.Duration
-					for b.Loop() {
-						b.StopTimer()
-						tk := freshTokenizer()
-						b.StartTimer()
-						start := processCPU()
-						n, over = tk.CountLimit(in.text, limit)
-						cpu += processCPU() - start
+				modes := []bool{false}
+				if strings.HasSuffix(in.name, "-tokens") || strings.HasSuffix(in.name, "-runs") {
+					modes = append(modes, true)
+				}
+				for _, mergeOnly := range modes {
+					name := fmt.Sprintf("%dMB/limit-%d/%s", size>>20, limit, in.name)
+					if mergeOnly {
+						name += "/merge"
 					}
-					b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
-					b.ReportMetric(float64(n), "tokens")
-					if over {
-						b.ReportMetric(1, "over")
-					}
-				})
+					b.Run(name, func(b *testing.B) {
+						b.SetBytes(int64(len(in.text)))
+						var n int
+						var over bool
+						var cpu time.Duration
+						for b.Loop() {
+							b.StopTimer()
+							tk := freshTokenizer()
+							tk.mergeOnly = mergeOnly
+							b.StartTimer()
+							start := processCPU()
+							n, over = tk.CountLimit(in.text, limit)
+							cpu += processCPU() - start
+						}
+						b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
+						b.ReportMetric(float64(n), "tokens")
+						if over {
+							b.ReportMetric(1, "over")
+						}
+					})
+				}
 			}
 		}
 	}
 }
 
-// BenchmarkMergeLong is the merge alone on 64 KB pieces (the largest merged whole),
-// for its cost per byte.
+// BenchmarkMergeLong is the encoding of one 64 KB piece (the largest merged
+// whole) by the backtracking encoder and by mergeLong, for their costs per byte.
 func BenchmarkMergeLong(b *testing.B) {
 	tk := Default()
 	for _, in := range wordInputs(tk, hugePiece, true) {
-		b.Run(in.name, func(b *testing.B) {
+		b.Run(in.name+"/backtrack", func(b *testing.B) {
+			b.SetBytes(int64(len(in.text)))
+			var out []int
+			for b.Loop() {
+				out = tk.backtrack(in.text, out[:0])
+			}
+		})
+		b.Run(in.name+"/merge", func(b *testing.B) {
 			b.SetBytes(int64(len(in.text)))
 			var out []int
 			for b.Loop() {

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -19,11 +20,11 @@ const (
 	// and CJK sentences without punctuation, a few hundred bytes to a few KB. Such
 	// pieces are runs of one character or machine-made junk, and 64 KB windows
 	// keep their counts within about 0.2% (5–16 ppm for random characters) while
-	// a window costs at most about 12 ms.
+	// a window costs at most about 3 ms.
 	hugePiece = 64 << 10
-	// exactPiece is the length up to which a piece is merged whole, exactly as the
-	// reference merges every piece: a merge of 1 MiB costs at most about 0.2 s.
-	// Only longer pieces are merged in windows of hugePiece bytes.
+	// exactPiece is the length up to which a piece is encoded whole, exactly as
+	// the reference merges every piece: encoding 1 MiB costs at most about 50 ms.
+	// Only longer pieces are encoded in windows of hugePiece bytes.
 	exactPiece = 1 << 20
 )
 
@@ -92,9 +93,6 @@ func (t *Tokenizer) runExact(text string, s *sink, window, huge, exact int) {
 func (t *Tokenizer) runIn(e *encoder, text string, s *sink, window, huge, exact int) {
 	if s.limit < 0 {
 		return
-	}
-	if !utf8.ValidString(text) {
-		text = sanitize(text)
 	}
 	*e = encoder{t: t, p: newPretokenizer(), out: s, window: window, huge: huge, exact: exact,
 		pending: e.pending[:0], scratch: e.scratch[:0], lastIDs: e.lastIDs[:0]}
@@ -185,11 +183,21 @@ func sanitize(s string) string {
 // segment encodes text that holds no special token. It normalises the text to NFC
 // window by window, cutting windows where normalisation cannot interact, and feeds
 // the result to the pre-tokenizer. It reports whether encoding should go on.
+//
+// Bytes that are not valid UTF-8 are replaced window by window too, so CountLimit
+// never checks text it will not count. That equals sanitizing the whole text
+// first: windows are cut only before a byte that starts a rune, so a cut never
+// falls inside a valid sequence, and sanitize reads each invalid byte on its own.
+// (The special tokens, found first in the raw text, are ASCII, which sanitizing
+// leaves in place.)
 func (e *encoder) segment(seg string) bool {
 	for start := 0; start < len(seg); {
 		end := nfcBoundary(seg, start+e.window)
 		w := seg[start:end]
-		if !nfcInert(w) {
+		if !utf8.ValidString(w) {
+			w = sanitize(w)
+		}
+		if !nfcInert(w) && !nfcStable(w) {
 			w = nfcRef(w)
 		}
 		e.out.normalized += end - start
@@ -224,6 +232,76 @@ func nfcInert(s string) bool {
 	}
 	return true
 }
+
+// nfcStable reports whether valid UTF-8 s holds only characters of up to three
+// bytes (U+0000 to U+FFFF) that stable marks: starters that NFC leaves as they are
+// and that combine with nothing before them. Such text is its own NFC, in the
+// reference's tables as in Go's: none of these characters is one of the suspects
+// nfcRef watches for, and two of them cannot compose, since the second would have
+// to combine with the one before it. nfcInert checks the same for ASCII and CJK
+// ideographs alone; this check costs a table look-up per character outside ASCII,
+// where x/text's quick check costs 10 ns or more per byte. It lets through
+// Latin, Greek, Cyrillic, Hebrew, Arabic, Hangul syllables, kana and the other
+// letters of the Basic Multilingual Plane, but no combining mark.
+func nfcStable(s string) bool {
+	m := stable()
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && load64(s[i:i+8])&0x8080808080808080 == 0 {
+			i += 8
+			continue
+		}
+		var r uint
+		switch c := s[i]; {
+		case c < utf8.RuneSelf:
+			i++
+			continue
+		case c < 0xe0:
+			if i+1 >= len(s) {
+				return false
+			}
+			r = uint(c&0x1f)<<6 | uint(s[i+1]&0x3f)
+			i += 2
+		case c < 0xf0:
+			if i+2 >= len(s) {
+				return false
+			}
+			r = uint(c&0x0f)<<12 | uint(s[i+1]&0x3f)<<6 | uint(s[i+2]&0x3f)
+			i += 3
+		default:
+			return false
+		}
+		if m[r>>6]&(1<<(r&63)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// stable marks, by code point, the characters below U+10000 that nfcStable lets
+// through: those of combining class 0 that no character before them combines
+// with (BoundaryBefore), that NFC leaves unchanged, and that are not among the
+// suspects of nfcRef. ASCII is marked too. It takes 8 KiB and is built on first
+// use.
+var stable = sync.OnceValue(func() *[0x10000 / 64]uint64 {
+	var m [0x10000 / 64]uint64
+	list, _ := suspects()
+	var b [utf8.UTFMax]byte
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xd800 && r < 0xe000 {
+			continue // surrogates are not UTF-8
+		}
+		s := b[:utf8.EncodeRune(b[:], r)]
+		p := norm.NFC.Properties(s)
+		if p.CCC() != 0 || !p.BoundaryBefore() || !norm.NFC.IsNormal(s) {
+			continue
+		}
+		if _, suspect := slices.BinarySearch(list, r); suspect {
+			continue
+		}
+		m[r>>6] |= 1 << (r & 63)
+	}
+	return &m
+})
 
 // nfcBoundary returns the first offset at or after i where s can be split so that
 // both sides normalise independently, or len(s).
@@ -294,7 +372,7 @@ func (e *encoder) pieces(text string) bool {
 				}
 				continue
 			}
-			ids = e.t.mergeLong(piece, ids)
+			ids = e.t.encodePiece(piece, ids)
 			e.t.memo.put(piece, ids)
 		}
 		e.scratch = ids

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"math"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -266,4 +267,33 @@ func FuzzEncode(f *testing.F) {
 			t.Fatalf("Encode(%q) = %v, tiktoken-go %v", s, ids, want)
 		}
 	})
+}
+
+// TestInvalidUTF8InWindows checks that replacing invalid bytes NFC window by
+// NFC window gives the ids of the text sanitized whole, with windows small enough
+// to cut next to invalid bytes, truncated sequences and combining marks.
+func TestInvalidUTF8InWindows(t *testing.T) {
+	t.Parallel()
+	tk := Default()
+	rng := rand.New(rand.NewPCG(39, 40))
+	bad := []string{"\xff", "\xe4\xbd", "\x80", "\xc3", "\xed\xa0\x80", "\xf0\x9f\x98", "\xc0\xaf"}
+	for range 400 {
+		var b strings.Builder
+		for b.Len() < 200 {
+			if rng.IntN(3) == 0 {
+				b.WriteString(bad[rng.IntN(len(bad))])
+			} else {
+				b.WriteString(randomText(rng, 1+rng.IntN(6)))
+			}
+		}
+		text := b.String()
+		want := reference().EncodeOrdinary(nfcRef(sanitize(text)))
+		for _, window := range []int{1, 3, 7, 61, nfcWindow} {
+			s := sink{collect: true, limit: math.MaxInt}
+			tk.runWindow(text, &s, window)
+			if !equalInts(s.ids, want) {
+				t.Fatalf("text %q, NFC window %d: %v, want %v", text, window, s.ids, want)
+			}
+		}
+	}
 }

@@ -8,10 +8,14 @@ import (
 // Tokenizer counts and encodes text with Qwen's vocabulary. It is immutable apart
 // from its internal caches, and all methods are safe for concurrent use.
 type Tokenizer struct {
-	vocab *vocabIndex  // ordinary token bytes <-> id
-	merge *mergeTables // tables of mergeLong
-	cache *countCache
-	memo  *pieceMemo
+	vocab *vocabIndex      // ordinary token bytes <-> id
+	merge *mergeTables     // tables of mergeLong
+	bt    *backtrackTables // tables of backtrack
+	// mergeOnly makes encodePiece merge every piece with mergeLong, for
+	// benchmarks that compare the two.
+	mergeOnly bool
+	cache     *countCache
+	memo      *pieceMemo
 }
 
 // Encode returns the token ids of text. The 26 special tokens are recognised

@@ -11,12 +11,12 @@ import (
 // letter or of random punctuation.
 //
 // A huge piece is cut into windows of at most hugePiece bytes and each window is
-// merged on its own by mergeLong, so the count is that of the windows, which can
+// encoded on its own by encodePiece, so the count is that of the windows, which can
 // differ from the exact count by a few tokens per cut (see the package
 // documentation for measured figures). Every check of the running count (the sink)
 // comes after a window, so CountLimit stops within one window of the limit. The
-// merge of a window costs at most about 12 ms, whatever the text (0.19 s per MB
-// for the costliest text found).
+// encoding of a window costs at most about 3 ms, whatever the text (45 ns per
+// byte for the costliest text found).
 //
 // Where a window ends depends only on the bytes of the piece near that point,
 // never on how the text reached the encoder: it is the cut, among the last cutSpan
@@ -60,7 +60,7 @@ func (e *encoder) mergeWindow(w string, volatile bool) bool {
 	e.out.windowBytes += len(w)
 	if w != e.lastWindow {
 		e.out.merged++
-		e.lastIDs = e.t.mergeLong(w, e.lastIDs[:0])
+		e.lastIDs = e.t.encodePiece(w, e.lastIDs[:0])
 		if volatile {
 			w = strings.Clone(w)
 		}

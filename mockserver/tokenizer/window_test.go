@@ -286,3 +286,63 @@ func TestNFCInert(t *testing.T) {
 		}
 	}
 }
+
+// TestNFCStable checks the characters nfcStable lets through unnormalised: each
+// is its own NFC and combines with nothing before it, any text of them (with
+// ASCII and CJK) is its own NFC in the reference's normalisation, and text with
+// any other character is not let through.
+func TestNFCStable(t *testing.T) {
+	t.Parallel()
+	var stable []rune
+	for r := rune(0x80); r < 0x10000; r++ {
+		if r >= 0xd800 && r < 0xe000 {
+			continue
+		}
+		s := string(r)
+		if !nfcStable(s) {
+			continue
+		}
+		stable = append(stable, r)
+		p := norm.NFC.PropertiesString(s)
+		if p.CCC() != 0 || !p.BoundaryBefore() || nfcRef(s) != s {
+			t.Fatalf("%U: ccc %d, boundary before %v, NFC %q", r, p.CCC(), p.BoundaryBefore(), nfcRef(s))
+		}
+		if nfcRef("a"+s+"e") != "a"+s+"e" || nfcRef(s+s) != s+s {
+			t.Fatalf("%U changes next to other characters", r)
+		}
+	}
+	// The Latin, Greek and Cyrillic letters are in; combining marks are out.
+	for _, r := range []rune{'é', 'ß', 'Å', 'ω', 'Ж', 'ё', 'א', 'ب', '가', 'か', 'ก', 'क', '中', '\u3002'} {
+		if !nfcStable(string(r)) {
+			t.Errorf("nfcStable(%q) = false", r)
+		}
+	}
+	for _, s := range []string{"e\u0301", "\u0301", "\u0345", "\u05b0", "\u064b", "\u3099", "\u0e38", "\u093c", "\u11a8", "\u1161", "\U00020000", "\U0001F999", "\xc3", "\u1ac6"} {
+		if nfcStable(s) {
+			t.Errorf("nfcStable(%q) = true", s)
+		}
+	}
+	if len(stable) < 40000 {
+		t.Errorf("only %d characters of two or three bytes are stable", len(stable))
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for range 3000 {
+		var b strings.Builder
+		for range 1 + rng.IntN(40) {
+			switch rng.IntN(4) {
+			case 0:
+				b.WriteRune(rune('a' + rng.IntN(26)))
+			default:
+				b.WriteRune(stable[rng.IntN(len(stable))])
+			}
+		}
+		if s := b.String(); !nfcStable(s) || nfcRef(s) != s {
+			t.Fatalf("nfcStable(%q) = %v, NFC %q", s, nfcStable(s), nfcRef(s))
+		}
+		// With any other character, nfcStable must say no or be right.
+		s := b.String() + randomText(rng, 3)
+		if nfcStable(s) && nfcRef(s) != s {
+			t.Fatalf("nfcStable(%q) but its NFC is %q", s, nfcRef(s))
+		}
+	}
+}
