@@ -188,8 +188,8 @@ type journal struct {
 	buf    []RequestRecord
 	sizes  []int // recordSize of each record in buf, so that evicting one reads none of it
 	head   int   // index of the oldest record
-	n      int // records held
-	bytes  int // total recordSize of the records held
+	n      int   // records held
+	bytes  int   // total recordSize of the records held
 	seq    int64
 	clears int64 // times the journal was cleared
 }
