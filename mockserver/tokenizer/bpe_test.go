@@ -294,7 +294,7 @@ func TestVocabIndex(t *testing.T) {
 		return h
 	}
 	for id, s := range testTokens()[:NumOrdinaryTokens] {
-		if x.hash[id] != hash(s) {
+		if x.hashOf(int32(id)) != hash(s) {
 			t.Fatalf("hash of token %d is wrong", id)
 		}
 		if got := x.lookup(hash(s), s); got != int32(id) {

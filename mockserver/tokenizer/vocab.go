@@ -119,7 +119,6 @@ func load(gz []byte) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	x.hash = nil // only needed to build the pair table
 	return &Tokenizer{
 		vocab: x,
 		merge: merge,
