@@ -50,6 +50,7 @@ import (
 
 // backtrackTables are the tables of the backtracking encoder.
 type backtrackTables struct {
+	mem *mapped // holds the tables below
 	// trie is a double-array trie of the vocabulary: node s's child for byte c is
 	// node base(s)+c if that slot's parent field is s+1. A slot holds, from the
 	// bottom: parent+1 (trieIndexBits; 0 for a free slot), base (trieIndexBits),
@@ -107,10 +108,12 @@ func trieTok(v uint64) int32    { return int32(v>>trieTokShift) - 1 }
 
 // newBacktrackTables builds the tables from the vocabulary and the pair table.
 func newBacktrackTables(x *vocabIndex, m *mergeTables) (*backtrackTables, error) {
+	mem := x.mem
 	b := &backtrackTables{
-		split:      make([]uint64, NumOrdinaryTokens),
-		nextPrefix: make([]int32, NumOrdinaryTokens),
-		tokLen:     make([]uint8, NumOrdinaryTokens),
+		mem:        mem,
+		split:      mapSlice[uint64](mem, NumOrdinaryTokens, NumOrdinaryTokens, false),
+		nextPrefix: mapSlice[int32](mem, NumOrdinaryTokens, NumOrdinaryTokens, false),
+		tokLen:     mapSlice[uint8](mem, NumOrdinaryTokens, NumOrdinaryTokens, false),
 	}
 	for id := range int32(NumOrdinaryTokens) {
 		l := len(x.token(id))
@@ -119,8 +122,8 @@ func newBacktrackTables(x *vocabIndex, m *mergeTables) (*backtrackTables, error)
 		}
 		b.tokLen[id] = uint8(l)
 	}
-	b.pairFilter = make([]uint64, 1<<pairFilterBits)
-	b.valid = make([]atomic.Uint64, 1<<validCacheBits)
+	b.pairFilter = mapSlice[uint64](mem, 1<<pairFilterBits, 1<<pairFilterBits, false)
+	b.valid = mapSlice[atomic.Uint64](mem, 1<<validCacheBits, 1<<validCacheBits, true)
 	for _, v := range m.pairs {
 		if v != 0 {
 			key := v >> idBits
@@ -176,7 +179,7 @@ func (b *backtrackTables) buildTrie(x *vocabIndex) error {
 	slices.SortFunc(ids, func(p, q int32) int { return strings.Compare(x.token(p), x.token(q)) })
 	// Qwen's trie takes 2.2 slots per token: room for 2.25 is rarely exceeded, and then
 	// grows.
-	b.trie = make([]uint64, 1, len(ids)*9/4)
+	b.trie = mapSlice[uint64](b.mem, 1, len(ids)*9/4, false)
 	var used []uint64 // bitmap of occupied slots
 	isUsed := func(i int) bool { return i>>6 < len(used) && used[i>>6]>>(i&63)&1 != 0 }
 	setUsed := func(i int) {
@@ -256,8 +259,13 @@ func (b *backtrackTables) buildTrie(x *vocabIndex) error {
 		if top > trieIndexMask-1 {
 			return fmt.Errorf("the vocabulary's trie has more than %d slots", trieIndexMask)
 		}
-		for len(b.trie) <= top {
-			b.trie = append(b.trie, 0)
+		if top >= len(b.trie) {
+			if top >= cap(b.trie) {
+				b.trie = growSlice(b.mem, b.trie, max(top+1, 2*cap(b.trie)), false)
+			}
+			n := len(b.trie)
+			b.trie = b.trie[:top+1]
+			clear(b.trie[n:])
 		}
 		b.trie[s] |= uint64(base) << trieIndexBits
 		for _, c := range labels {
@@ -275,7 +283,11 @@ func (b *backtrackTables) buildTrie(x *vocabIndex) error {
 		}
 	}
 	if cap(b.trie)-len(b.trie) > len(b.trie)/16 {
-		b.trie = slices.Clone(b.trie) // drop the spare capacity of a grown trie
+		// Drop the spare capacity of a grown trie.
+		t := mapSlice[uint64](b.mem, len(b.trie), len(b.trie), false)
+		copy(t, b.trie)
+		release(b.mem, b.trie)
+		b.trie = t
 	}
 	return nil
 }

@@ -53,8 +53,9 @@ const noRank int32 = -1
 // each byte, the rank of each two-byte string, and every pair of tokens whose
 // concatenation is a token (294,166 of them), keyed by the two ids.
 type mergeTables struct {
-	byteID   [256]int32     // id of each single byte
-	bytePair [1 << 16]int32 // rank of each two-byte string, or noRank
+	mem      *mapped         // holds the tables below
+	byteID   [256]int32      // id of each single byte
+	bytePair *[1 << 16]int32 // rank of each two-byte string, or noRank
 	// pairs is an open-addressing table (linear probing) of the pairs: a slot
 	// holds (left<<18 | right)<<18 | concatenation+1, or 0 if empty.
 	pairs []uint64
@@ -67,8 +68,10 @@ func pairSlot(key uint64) uint64 { return (key * 0x9e3779b97f4a7c15) >> (64 - pa
 
 func newMergeTables(x *vocabIndex) (*mergeTables, error) {
 	m := &mergeTables{
-		pairs: make([]uint64, 1<<pairBits),
-		cache: make([]atomic.Uint64, 1<<pairCacheBits),
+		mem:      x.mem,
+		bytePair: (*[1 << 16]int32)(mapSlice[int32](x.mem, 1<<16, 1<<16, false)),
+		pairs:    mapSlice[uint64](x.mem, 1<<pairBits, 1<<pairBits, false),
+		cache:    mapSlice[atomic.Uint64](x.mem, 1<<pairCacheBits, 1<<pairCacheBits, true),
 	}
 	var b [2]byte
 	for i := range 256 {
@@ -136,6 +139,7 @@ func (m *mergeTables) pairID(a, b int32) int32 {
 // bytes of each token, and nothing in it is a pointer but blob's, so the garbage
 // collector never scans it.
 type vocabIndex struct {
+	mem *mapped // holds slots, blob and offs, if not nil
 	pow [maxTokenLen + 1]uint64
 	// slots is an open-addressing table (linear probing). A slot holds, from the
 	// top: 19 bits of the hash, the token's length minus one (7 bits), its offset
@@ -166,15 +170,16 @@ func newVocabIndex(tokens []string) (*vocabIndex, error) {
 		blob.WriteString(s)
 		offs[id+1] = uint32(blob.Len())
 	}
-	return newVocabIndexOf(blob.String(), offs)
+	return newVocabIndexOf(blob.String(), offs, nil)
 }
 
 // newVocabIndexOf indexes the tokens whose bytes are blob[offs[id]:offs[id+1]]. It refuses a
 // token that is empty, longer than maxTokenLen or out of the index's reach, and one whose
-// bytes an earlier token has.
-func newVocabIndexOf(blob string, offs []uint32) (*vocabIndex, error) {
+// bytes an earlier token has. Its tables are mappings of mem, if not nil, which then
+// holds blob and offs as well.
+func newVocabIndexOf(blob string, offs []uint32, mem *mapped) (*vocabIndex, error) {
 	n := len(offs) - 1
-	x := &vocabIndex{slots: make([]uint64, 1<<indexBits), offs: offs, blob: blob}
+	x := &vocabIndex{mem: mem, slots: mapSlice[uint64](mem, 1<<indexBits, 1<<indexBits, false), offs: offs, blob: blob}
 	x.pow[0] = 1
 	for i := 1; i <= maxTokenLen; i++ {
 		x.pow[i] = x.pow[i-1] * hashMul
@@ -211,7 +216,8 @@ func (x *vocabIndex) hashOf(id int32) uint64 {
 	return h
 }
 
-// token returns the bytes of ordinary token id.
+// token returns the bytes of ordinary token id. The string may point into a mapping
+// of x.mem: it must not outlive x (see mapped.go).
 func (x *vocabIndex) token(id int32) string {
 	return x.blob[x.offs[id]:x.offs[id+1]]
 }

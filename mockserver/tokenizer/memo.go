@@ -17,6 +17,7 @@ import (
 // memoShardArena bytes and simply cleared when either is reached, so the whole memo
 // takes at most memoShards × (memoShardSlots×8 + memoShardArena) bytes: 4 MiB.
 type pieceMemo struct {
+	mem    *mapped // holds the shards' slots and arenas, if not nil
 	seed   maphash.Seed
 	shards [memoShards]memoShard
 }
@@ -41,7 +42,12 @@ type memoShard struct {
 }
 
 func newPieceMemo() *pieceMemo {
-	return &pieceMemo{seed: maphash.MakeSeed()}
+	return newPieceMemoIn(nil)
+}
+
+// newPieceMemoIn returns a memo whose shards are mappings of mem, if not nil.
+func newPieceMemoIn(mem *mapped) *pieceMemo {
+	return &pieceMemo{mem: mem, seed: maphash.MakeSeed()}
 }
 
 // find returns the slot of piece in sh (holding it, or empty) and the entry's
@@ -102,8 +108,9 @@ func (p *pieceMemo) put(piece string, ids []int) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.slots == nil {
-		sh.slots = make([]uint64, memoShardSlots)
-		sh.arena = make([]byte, 0, memoShardArena)
+		sh.slots = mapSlice[uint64](p.mem, memoShardSlots, memoShardSlots, true)
+		// The arena is cleared below before it would grow past its capacity.
+		sh.arena = mapSlice[byte](p.mem, 0, memoShardArena, true)
 	}
 	if sh.n >= memoShardEntries || len(sh.arena)+size > memoShardArena {
 		clear(sh.slots)

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"math"
+	"runtime"
 	"strings"
 )
 
@@ -26,6 +27,7 @@ func (t *Tokenizer) Encode(text string) []int {
 	s := sink{collect: true, limit: math.MaxInt, ids: make([]int, 0, len(text)/3+1)}
 	t.run(text, &s)
 	t.cache.put(text, s.n)
+	runtime.KeepAlive(t) // the tables are valid while t is reachable (see mapped.go)
 	return s.ids
 }
 
@@ -45,6 +47,7 @@ func (t *Tokenizer) CountLimit(text string, limit int) (n int, over bool) {
 	c := counters.Get().(*counter)
 	c.s = sink{limit: limit}
 	t.runIn(&c.e, text, &c.s, nfcWindow, hugePiece, exactPiece)
+	runtime.KeepAlive(t)
 	n = c.s.n
 	c.release()
 	if n <= limit {
@@ -60,7 +63,9 @@ func (t *Tokenizer) TokenBytes(id int) []byte {
 	if id < 0 || id >= VocabSize {
 		return nil
 	}
-	return []byte(t.token(id))
+	b := []byte(t.token(id))
+	runtime.KeepAlive(t)
+	return b
 }
 
 // AppendTokenBytes appends the raw bytes of token id (ordinary or special) to dst;
@@ -69,7 +74,9 @@ func (t *Tokenizer) AppendTokenBytes(dst []byte, id int) []byte {
 	if id < 0 || id >= VocabSize {
 		return dst
 	}
-	return append(dst, t.token(id)...)
+	dst = append(dst, t.token(id)...)
+	runtime.KeepAlive(t)
+	return dst
 }
 
 // TokenLen returns the length in bytes of token id, or 0 if id is out of range.
@@ -77,7 +84,9 @@ func (t *Tokenizer) TokenLen(id int) int {
 	if id < 0 || id >= VocabSize {
 		return 0
 	}
-	return len(t.token(id))
+	n := len(t.token(id))
+	runtime.KeepAlive(t)
+	return n
 }
 
 // Boundaries returns the token ids of text and, for each, the offset in
@@ -97,7 +106,8 @@ func (t *Tokenizer) Boundaries(text string) (ids, ends []int) {
 	return ids, ends
 }
 
-// token returns the bytes of token id, which must be in range.
+// token returns the bytes of token id, which must be in range. The string may point
+// into t's tables: it must not be kept past t's last use (see mapped.go).
 func (t *Tokenizer) token(id int) string {
 	if id >= NumOrdinaryTokens {
 		return specialTokens[id-NumOrdinaryTokens]
@@ -115,6 +125,7 @@ func (t *Tokenizer) Decode(ids []int) string {
 			b.WriteString(t.token(id))
 		}
 	}
+	runtime.KeepAlive(t)
 	return b.String()
 }
 
@@ -132,7 +143,7 @@ func (t *Tokenizer) IsSpecial(id int) bool {
 }
 
 // withoutCache returns a tokenizer sharing t's vocabulary and piece memo but with
-// no count cache.
+// no count cache. The tables stay mapped while either tokenizer is reachable.
 func (t *Tokenizer) withoutCache() *Tokenizer {
 	c := *t
 	c.cache = nil
