@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -38,6 +39,9 @@ type mapped struct {
 	r *regions
 }
 
+// mappedBytes is the size of all the mappings of the process's tokenizers.
+var mappedBytes atomic.Int64
+
 // regions lists the mappings of a mapped.
 type regions struct {
 	mu   sync.Mutex
@@ -64,6 +68,7 @@ func (r *regions) free() {
 	defer r.mu.Unlock()
 	for _, g := range r.list {
 		unmapRegion(g.mem)
+		mappedBytes.Add(-int64(len(g.mem)))
 	}
 	r.list = nil
 }
@@ -85,6 +90,7 @@ func mapSlice[T any](m *mapped, n, c int, writable bool) []T {
 	m.r.mu.Lock()
 	m.r.list = append(m.r.list, region{mem: b, writable: writable})
 	m.r.mu.Unlock()
+	mappedBytes.Add(int64(size))
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), c)[:n]
 }
 
@@ -100,6 +106,7 @@ func release[T any](m *mapped, s []T) {
 	for i, g := range m.r.list {
 		if unsafe.Pointer(unsafe.SliceData(g.mem)) == p {
 			unmapRegion(g.mem)
+			mappedBytes.Add(-int64(len(g.mem)))
 			m.r.list = slices.Delete(m.r.list, i, i+1)
 			return
 		}

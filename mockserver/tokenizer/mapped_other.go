@@ -9,5 +9,5 @@ import "errors"
 const offHeap = false
 
 func mapRegion(int) ([]byte, error) { return nil, errors.New("no anonymous mappings") }
-func unmapRegion([]byte)             {}
-func protectRegion([]byte)           {}
+func unmapRegion([]byte)            {}
+func protectRegion([]byte)          {}
