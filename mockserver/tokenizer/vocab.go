@@ -81,10 +81,10 @@ var defaultTokenizer = sync.OnceValues(func() (*Tokenizer, error) {
 	return load(qwenTiktokenGz)
 })
 
-// Default returns the process-wide Qwen tokenizer, loading it on first use
-// (about 0.2 s of CPU and 15 MiB of tables without pointers, outside the Go heap on
-// Linux and macOS). It panics only if the
-// embedded vocabulary is corrupt, which the package tests rule out.
+// Default returns the process-wide Qwen tokenizer, loading it on first use (about
+// 0.2 s of CPU and 15 MiB of tables without pointers, outside the Go heap on Linux
+// and macOS). It panics only if the embedded vocabulary is corrupt, which the
+// package tests rule out.
 func Default() *Tokenizer {
 	t, err := defaultTokenizer()
 	if err != nil {
