@@ -12,6 +12,7 @@ type captureWriter struct {
 	limit     int
 	buf       []byte
 	truncated bool
+	status    int // the status written (WriteHeader), 0 before it
 }
 
 // captureWriters holds the writers of finished requests with their buffers, so that a stream
@@ -36,7 +37,19 @@ func (cw *captureWriter) release() {
 	captureWriters.Put(cw)
 }
 
+// WriteHeader keeps the status the client gets, which is the journal's: a shape may answer
+// an error kind with a status of its own (the Anthropic envelope's, say).
+func (cw *captureWriter) WriteHeader(status int) {
+	if cw.status == 0 {
+		cw.status = status
+	}
+	cw.ResponseWriter.WriteHeader(status)
+}
+
 func (cw *captureWriter) Write(b []byte) (int, error) {
+	if cw.status == 0 {
+		cw.status = http.StatusOK
+	}
 	if room := cw.limit - len(cw.buf); room > 0 {
 		cw.buf = append(cw.buf, b[:min(room, len(b))]...)
 		cw.truncated = cw.truncated || len(b) > room

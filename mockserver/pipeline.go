@@ -72,6 +72,9 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 	fail := func(e *Error, stream bool) {
 		rec.Status, rec.ErrorCode = e.Status, journalCode(e)
 		shape.writeError(w, r, e, c, stream)
+		if cw, ok := w.(*captureWriter); ok && cw.status != 0 {
+			rec.Status = cw.status // the status the shape wrote, which may be its own
+		}
 	}
 
 	// The key first: a client without a valid key gets its 401 before its body is read

@@ -133,6 +133,10 @@ func TestAnthropicGolden(t *testing.T) {
 			if resp.Header.Get("Retry-After") != "" {
 				t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
 			}
+			// The journal keeps the status the client got, Anthropic's own included (529).
+			if recs := ts.Server.Requests(); tc.path == anthropicPath && (len(recs) != 1 || recs[0].Status != tc.status) {
+				t.Errorf("journal: %+v, want one record with status %d", recs, tc.status)
+			}
 			golden(t, tc.name, out)
 		})
 	}
