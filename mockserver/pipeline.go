@@ -36,13 +36,40 @@ type wireShape interface {
 // only a stream frame can fail. A stream_drop fault ends the connection without a proper end
 // of stream, once the request is in the journal.
 func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireShape) {
+	st := s.startChat(r, shape)
+	cw := newCaptureWriter(w, s.cfg.journalBodyBytes)
+	res, names, drop := s.runChat(cw, r, shape, st)
+	if res != nil {
+		drop = s.deliver(cw, r, shape, st, res, names)
+	}
+	s.finishChat(st, cw)
+	if drop {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// startChat and finishChat are the first and last steps of serveChat, functions of their own
+// so that the records they build and copy take no room in serveChat's stack frame. A stream
+// writes its response headers (net/http's chunkWriter.writeHeader, a frame of 2.8 KiB) at
+// the bottom of the handler's stack: kept shallow, a stream's goroutine stays within its
+// first 8 KiB of stack instead of growing to 16 KiB, which is half the stack memory of many
+// open streams.
+//
+//go:noinline
+func (s *Server) startChat(r *http.Request, shape wireShape) *chatState {
 	st := getChatState()
 	c, rec := &st.c, &st.rec
 	s.initCall(c, r)
 	c.st = st
 	*rec = RequestRecord{RequestID: c.id, Time: s.clock.Now(), Method: r.Method, Path: r.URL.Path, Shape: shape.name()}
-	cw := newCaptureWriter(w, s.cfg.journalBodyBytes)
-	drop := s.runChat(cw, r, shape, st)
+	return st
+}
+
+// finishChat puts a finished request in the journal and the metrics and gives its state back.
+//
+//go:noinline
+func (s *Server) finishChat(st *chatState, cw *captureWriter) {
+	c, rec := &st.c, &st.rec
 	rec.Response, rec.ResponseTruncated = cw.body()
 	cw.release()
 	elapsed := time.Since(c.start)
@@ -53,17 +80,14 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request, shape wireSha
 	}
 	s.metrics.request(c, rec, elapsed)
 	st.release()
-	if drop {
-		panic(http.ErrAbortHandler)
-	}
 }
 
-// runChat is the pipeline of serveChat up to the journal entry, which it fills in (st.rec).
-// It reports whether the connection is to be dropped.
-func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape, st *chatState) (drop bool) {
+// runChat is the pipeline of serveChat up to the answer, filling in the journal entry
+// (st.rec) as it goes. It returns the result to deliver and the key's names, or no result
+// when it has answered already (an error, a fault); drop reports a connection to be dropped.
+func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape, st *chatState) (res *result, names *keyNames, drop bool) {
 	c, rec := &st.c, &st.rec
 	key := bearerKey(r.Header.Get("Authorization"))
-	var names *keyNames
 	if key != "" {
 		names = namesOf(key)
 		rec.Key = names.label
@@ -81,14 +105,14 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 	// (peekBody), so it costs no body's worth of memory or journal.
 	if e := s.authenticate(r); e != nil {
 		fail(e, shape.streamRequested(r, peekBody(r)))
-		return false
+		return nil, nil, false
 	}
 	body, reserved, e := s.readBodyReserved(w, r)
 	defer s.bodies.release(reserved)
 	rec.Body, rec.BodyTruncated = journalBody(body, s.cfg.journalBodyBytes)
 	if e != nil {
 		fail(e, false)
-		return false
+		return nil, nil, false
 	}
 	var req *chatRequest
 	compat, isCompat := shape.(compatShape)
@@ -100,20 +124,20 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 	}
 	if e != nil {
 		fail(e, shape.streamRequested(r, body))
-		return false
+		return nil, nil, false
 	}
 	c.pooled = isCompat && !req.Stream
 	rec.Model, rec.Stream = req.Model, req.Stream
 	req.Fixture = r.Header.Get("X-Mock-Fixture")
 	if e := s.prepare(c, req, shape); e != nil {
 		fail(e, req.Stream)
-		return false
+		return nil, nil, false
 	}
 
 	fault, hasFault, e := s.faultFor(r, c)
 	if e != nil {
 		fail(e, req.Stream)
-		return false
+		return nil, nil, false
 	}
 	if hasFault {
 		rec.Fault = fault.Kind
@@ -124,27 +148,27 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 				break
 			}
 			<-r.Context().Done()
-			return false
+			return nil, nil, false
 		case FaultSlowHeaders:
 			delay := time.Duration(fault.DelayMs) * time.Millisecond
 			if delay == 0 {
 				delay = DefaultSlowHeadersDelay
 			}
 			if s.sleep(r.Context(), delay) != nil {
-				return false
+				return nil, nil, false
 			}
 		case FaultInvalidToolArguments, FaultUnknownTool, FaultEmptyReply, FaultLengthMidToolCall, FaultMalformedChunk:
 			c.semantic = faultRef(fault)
 		case FaultStreamDrop:
 			if !req.Stream || fault.AfterChunks == 0 {
-				return true // drop before the first byte
+				return nil, nil, true // drop before the first byte
 			}
 			c.fault = faultRef(fault)
 		default:
 			fe := c.errorOfFault(fault)
 			if !req.Stream || fault.AfterChunks == 0 {
 				fail(fe, req.Stream)
-				return false
+				return nil, nil, false
 			}
 			c.fault, c.faultErr = faultRef(fault), fe
 		}
@@ -157,15 +181,15 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 	rec.PrematureRetry, rec.EstimateTokens, rec.NeverAdmissible = adm.premature, adm.estimate, adm.never
 	if e != nil {
 		fail(e, req.Stream)
-		return false
+		return nil, nil, false
 	}
 	c.cache = s.cacheLookup(cacheInput{key: adm.key, messages: req.Messages,
 		tools: req.Tools, promptTokens: c.promptTokens}, s.clock.Now())
-	res, e := s.respond(c)
+	res, e = s.respond(c)
 	if e != nil {
 		s.settle(adm, 0)
 		fail(e, req.Stream)
-		return false
+		return nil, nil, false
 	}
 	if c.semantic != nil && c.semantic.Kind != FaultMalformedChunk {
 		s.applySemanticFault(c, res, c.semantic.Kind)
@@ -176,8 +200,19 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 		s.settle(adm, c.promptTokens) // the client gave up before the answer
 		rec.Status, rec.ErrorCode = 499, "client_closed_request"
 		rec.Interrupted, rec.ReplyTokens = true, res.completionTokens
-		return false
+		return nil, nil, false
 	}
+	return res, names, false
+}
+
+// deliver writes the answer runChat prepared, settles the admission and fills in the rest of
+// the journal entry; it reports whether the connection is to be dropped. serveChat calls it
+// once runChat has returned, so that runChat's frame is off the stack while a stream is
+// written (see startChat).
+//
+//go:noinline
+func (s *Server) deliver(w http.ResponseWriter, r *http.Request, shape wireShape, st *chatState, res *result, names *keyNames) (drop bool) {
+	c, rec, adm, req := &st.c, &st.rec, &st.adm, st.c.req
 	if c.semantic != nil && c.semantic.Kind == FaultMalformedChunk && !req.Stream {
 		hw := &halfBodyWriter{ResponseWriter: w}
 		defer hw.flush()

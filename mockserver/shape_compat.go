@@ -470,7 +470,8 @@ func (s *Server) streamCompat(w http.ResponseWriter, r *http.Request, c *call, r
 	defer st.release()
 	st.aux = compatChunkTail(st.aux, c, "null")
 
-	for _, ch := range res.choices {
+	for i := range res.choices {
+		ch := &res.choices[i]
 		st.idx = ch.index
 		if c.thinking { // the captured first delta of a thinking stream
 			st.choice(`{"delta":{"content":null,"role":"assistant","reasoning_content":""},"index":`, `,"logprobs":null,"finish_reason":null}`)
