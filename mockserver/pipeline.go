@@ -85,7 +85,7 @@ func (s *Server) finishChat(st *chatState, cw *captureWriter) {
 // runChat is the pipeline of serveChat up to the answer, filling in the journal entry
 // (st.rec) as it goes. It returns the result to deliver and the key's names, or no result
 // when it has answered already (an error, a fault); drop reports a connection to be dropped.
-func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape, st *chatState) (res *result, names *keyNames, drop bool) {
+func (s *Server) runChat(w *captureWriter, r *http.Request, shape wireShape, st *chatState) (res *result, names *keyNames, drop bool) {
 	c, rec := &st.c, &st.rec
 	key := bearerKey(r.Header.Get("Authorization"))
 	if key != "" {
@@ -96,8 +96,8 @@ func (s *Server) runChat(w http.ResponseWriter, r *http.Request, shape wireShape
 	fail := func(e *Error, stream bool) {
 		rec.Status, rec.ErrorCode = e.Status, journalCode(e)
 		shape.writeError(w, r, e, c, stream)
-		if cw, ok := w.(*captureWriter); ok && cw.status != 0 {
-			rec.Status = cw.status // the status the shape wrote, which may be its own
+		if w.status != 0 {
+			rec.Status = w.status // the status the shape wrote, which may be its own
 		}
 	}
 
